@@ -6,8 +6,6 @@ Exit status with --once: 0 signed in, 2 configuration error, 3 denied, 4 expired
 
 import sys
 
-from devauth import app
-
 
 def _args(argv):
     opts = {"config": "/devauth.json", "board": None, "once": False, "mirror": False, "stats": False}
@@ -30,17 +28,33 @@ def _display(opts):
     """The host board mirrors the OLED in the terminal; real boards come with the board glue."""
     if not opts["mirror"]:
         return None
+    import json
+
     from devauth.termdisplay import TermDisplay
 
-    return TermDisplay(128, 64)
+    size = {}
+    if opts["board"]:
+        with open(opts["board"]) as f:
+            size = json.load(f).get("display", {})
+    return TermDisplay(size.get("width", 128), size.get("height", 64))
 
 
 def main(argv):
+    try:
+        return _main(argv)
+    except MemoryError:  # even importing the library can fail on a too-small heap
+        print("Out of memory: the firmware needs more free heap (precompile it with mpy-cross)")
+        return 1
+
+
+def _main(argv):
+    from devauth import app
+
     opts = _args(argv)
     display = _display(opts)
     from devauth.ui import UI
 
-    ui = UI(display)
+    ui = UI(display, display.width, display.height) if display else UI()
     if display is not None:
         plain = ui.out
 

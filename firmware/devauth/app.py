@@ -6,8 +6,9 @@ exit code (0 signed in, 2 configuration, 3 denied, 4 expired, 1 anything else).
 
 import gc
 
+import sys
+
 from devauth import clock as _clock
-from devauth import config as _config
 from devauth import tokens
 from devauth.errors import DevauthError, ExpiredToken
 from devauth.flow import DeviceFlow
@@ -15,6 +16,22 @@ from devauth.flow import DeviceFlow
 RETRY_PAUSE = 30  # seconds between sign-in attempts on a board after a failure (doubles)
 MAX_PAUSE = 600
 REQUEST_ATTEMPTS = 4  # device authorization tries when the network or server fails
+
+
+def load_config(path):
+    """Load and validate the config, then unload the loader: its code is needed only at start."""
+    from devauth import config
+
+    try:
+        return config.load(path)
+    finally:
+        for name in ("config", "pem"):
+            sys.modules.pop("devauth." + name, None)
+            try:
+                delattr(sys.modules["devauth"], name)
+            except AttributeError:
+                pass
+        gc.collect()
 
 
 def make_transport(cfg, ui):
@@ -82,7 +99,7 @@ def run(config_path, display=None, once=False, clock=_clock, width=128, height=6
     while True:
         code = 1
         try:
-            cfg = _config.load(config_path)
+            cfg = load_config(config_path)
             transport = make_transport(cfg, ui)
             sign_in(cfg, transport, clock, ui, once)
             code = 0
@@ -90,7 +107,7 @@ def run(config_path, display=None, once=False, clock=_clock, width=128, height=6
             ui.failed(e)
             code = e.exit_code
         except MemoryError:
-            ui.failed(DevauthError("out of memory", "Out of memory"))
+            ui.failed(DevauthError("the free heap is too small for this step", "Out of memory"))
         except Exception as e:  # a bug: one line, no traceback, no crash loop
             ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, _clip(e))))
         finally:

@@ -7,6 +7,7 @@ Files the config names (certificates, keys) are relative to the config file and 
 import json
 
 from devauth.errors import ConfigError
+from devauth.http import split_url
 from devauth.pem import der_blocks
 
 AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "tls_client_auth")
@@ -32,42 +33,6 @@ _KEYS = (
     "http_client",
     "timeout",
 )
-
-
-def split_url(url):
-    """Split an http(s) URL into (scheme, host, port, path-with-query); raise ValueError."""
-    if url.startswith("https://"):
-        scheme, rest, port = "https", url[8:], 443
-    elif url.startswith("http://"):
-        scheme, rest, port = "http", url[7:], 80
-    else:
-        raise ValueError("must start with https://")
-    slash = rest.find("/")
-    hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
-    if "@" in hostport or "#" in path:
-        raise ValueError("must not contain credentials or a fragment")
-    host = hostport
-    if hostport.startswith("["):  # IPv6 literal
-        end = hostport.find("]")
-        if end < 0:
-            raise ValueError("has a bad IPv6 host")
-        host, tail = hostport[1:end], hostport[end + 1 :]
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-        elif tail:
-            raise ValueError("has a bad host")
-    elif ":" in hostport:
-        host, p = hostport.rsplit(":", 1)
-        port = _port(p)
-    if not host:
-        raise ValueError("has no host")
-    return scheme, host, port, path
-
-
-def _port(text):
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError("has a bad port")
-    return int(text)
 
 
 class Config:

