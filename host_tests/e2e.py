@@ -10,41 +10,9 @@ import sys
 import threading
 
 from devauth_tools import runner
+from devauth_tools.devconfig import SECRET, write_config  # noqa: F401 (re-exported for tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECRET = "s3cr:t/+&=% \u00e9"
-CLIENTS = {
-    "none": "public-device",
-    "client_secret_basic": "basic-device",
-    "client_secret_post": "post-device",
-    "tls_client_auth": "mtls-device",
-}
-
-
-def write_config(directory, base_url, pki, method="none", **over):
-    """A device config for the dev server at `base_url`, trusting its CA; returns the path."""
-    cfg = {
-        "board": "unix",
-        "client_id": CLIENTS.get(method, "public-device"),
-        "scope": "openid profile",
-        "device_authorization_endpoint": base_url + "/as/device_authz.oauth2",
-        "token_endpoint": base_url + "/as/token.oauth2",
-        "token_endpoint_auth_method": method,
-        "ca_certificates": pki["ca_der"],
-        "state_dir": os.path.join(str(directory), "state"),
-    }
-    if method in ("client_secret_basic", "client_secret_post"):
-        cfg["client_secret"] = SECRET
-    if method == "tls_client_auth":
-        cfg["tls_client_certificate"] = pki["client_pem"]
-        cfg["tls_client_key"] = pki["client_key"]
-    cfg.update(over)
-    for k in [k for k, v in cfg.items() if v is None]:
-        del cfg[k]
-    path = os.path.join(str(directory), "devauth.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    return path
 
 
 class Run:
@@ -91,9 +59,9 @@ def run_firmware(config, heap=runner.DEFAULT_HEAP, timeout=120, firmware=None, *
 
 def run_firmware_on_cpython(config, timeout=120):
     """The same firmware/main.py on CPython, with the shims standing in for MicroPython modules."""
-    code = (
-        "import sys; sys.path[:0] = [%r, %r]; import main; sys.exit(main.main(sys.argv[1:]))"
-        % (os.path.join(ROOT, "host_tests", "shims"), os.path.join(ROOT, "firmware"))
+    code = "import sys; sys.path[:0] = [%r, %r]; import main; sys.exit(main.main(sys.argv[1:]))" % (
+        os.path.join(ROOT, "host_tests", "shims"),
+        os.path.join(ROOT, "firmware"),
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, "--config", config, "--once", "--stats"],

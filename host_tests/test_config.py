@@ -4,11 +4,10 @@ import binascii
 import json
 import os
 
-from mptest import raises
-
 from devauth import config
 from devauth.errors import ConfigError
 from devauth.pem import der_blocks
+from mptest import raises
 
 CERT_PEM = b"""-----BEGIN CERTIFICATE-----
 MIIBGjCBwaADAgECAgEBMAoGCCqGSM49BAMCMBcxFTATBgNVBAMMDGRldmF1dGgg
@@ -97,20 +96,32 @@ def test_mistakes_name_the_key():
     cases = [
         ({"client_id": None}, "client_id is missing"),
         ({"client_id": 7}, "client_id must be a non-empty string"),
-        ({"token_endpoint_auth_method": "magic"}, "token_endpoint_auth_method 'magic' is not one of"),
+        (
+            {"token_endpoint_auth_method": "magic"},
+            "token_endpoint_auth_method 'magic' is not one of",
+        ),
         ({"token_endpoint_auth_method": "client_secret_basic"}, "client_secret is missing"),
         ({"client_secret": "x"}, "client_secret is set but none does not use it"),
-        ({"token_endpoint": "http://as.example.com/t"}, "token_endpoint uses http:// (set allow_insecure_http"),
+        (
+            {"token_endpoint": "http://as.example.com/t"},
+            "token_endpoint uses http:// (set allow_insecure_http",
+        ),
         ({"token_endpoint": "ftp://x/y"}, "token_endpoint must start with https://"),
         ({"token_endpoint": "https://:99/x"}, "token_endpoint has no host"),
-        ({"device_authorization_endpoint": "https://h:99999/x"}, "device_authorization_endpoint has a bad port"),
+        (
+            {"device_authorization_endpoint": "https://h:99999/x"},
+            "device_authorization_endpoint has a bad port",
+        ),
         ({"ca_certificates": "missing.pem"}, "ca_certificates: cannot read"),
         ({"ca_certificates": None}, "ca_certificates is missing"),
         ({"ca_certificates": "devauth.json"}, "ca_certificates: not PEM or DER"),
         ({"allow_insecure_http": "yes"}, "allow_insecure_http must be true or false"),
         ({"tokn_endpoint": "x"}, "unknown key tokn_endpoint"),
         ({"timeout": 0}, "timeout must be a whole number"),
-        ({"token_endpoint_auth_method": "tls_client_auth"}, "tls_client_auth needs tls_client_certificate"),
+        (
+            {"token_endpoint_auth_method": "tls_client_auth"},
+            "tls_client_auth needs tls_client_certificate",
+        ),
         ({"http_client": "curl"}, "http_client 'curl' is not one of builtin, urequests"),
         (
             {

@@ -54,7 +54,9 @@ def test_signs_in_with_each_client_authentication_method(pki_dir, tmp_path, meth
 
 def test_the_same_firmware_signs_in_on_cpython(pki_dir, tmp_path):
     with server(pki_dir) as srv:
-        run = run_firmware_on_cpython(write_config(tmp_path, srv.base_url, srv.pki, "tls_client_auth"))
+        run = run_firmware_on_cpython(
+            write_config(tmp_path, srv.base_url, srv.pki, "tls_client_auth")
+        )
     assert run.code == 0, run
     assert "Signed in." in run.lines
 
@@ -105,18 +107,24 @@ def test_server_closing_idle_connections_is_transparent(pki_dir, tmp_path):
 
 def test_untrusted_server_certificate_is_refused(pki_dir, tmp_path):
     with server(pki_dir) as srv:
-        cfg = write_config(tmp_path, srv.base_url, srv.pki, ca_certificates=srv.pki["untrusted_ca_der"])
+        cfg = write_config(
+            tmp_path, srv.base_url, srv.pki, ca_certificates=srv.pki["untrusted_ca_der"]
+        )
         run = run_firmware(cfg)
         stats = srv.stats()
     assert run.code == 1, run
-    assert run.lines[-2].startswith("TLS cert not trusted: server certificate for localhost rejected"), run
+    assert run.lines[-2].startswith(
+        "TLS cert not trusted: server certificate for localhost rejected"
+    ), run
     assert stats["requests"] == 0
 
 
 def test_server_certificate_for_another_host_is_refused(pki_dir, tmp_path):
     with server(pki_dir) as srv:
         url = "https://127.0.0.2:%d" % srv.port  # the certificate names localhost and 127.0.0.1
-        run = run_firmware(write_config(tmp_path, url.replace("127.0.0.2", "localhost.localdomain"), srv.pki))
+        run = run_firmware(
+            write_config(tmp_path, url.replace("127.0.0.2", "localhost.localdomain"), srv.pki)
+        )
     assert run.code == 1, run
 
 
@@ -155,7 +163,11 @@ def test_der_client_certificate_and_key_work(pki_dir, tmp_path):
 
 def test_urequests_transport_signs_in_and_warns(pki_dir, tmp_path):
     with server(pki_dir) as srv:
-        run = run_firmware(write_config(tmp_path, srv.base_url, srv.pki, "client_secret_post", http_client="urequests"))
+        run = run_firmware(
+            write_config(
+                tmp_path, srv.base_url, srv.pki, "client_secret_post", http_client="urequests"
+            )
+        )
     assert run.code == 0, run
     assert run.lines[0].startswith("Warning: http_client urequests does not verify"), run
     assert_no_secrets(run, tmp_path)
@@ -165,9 +177,15 @@ def test_urequests_transport_signs_in_and_warns(pki_dir, tmp_path):
     "change, message",
     [
         ({"client_id": None}, "Config error: client_id is missing"),
-        ({"token_endpoint_auth_method": "magic"}, "Config error: token_endpoint_auth_method 'magic'"),
+        (
+            {"token_endpoint_auth_method": "magic"},
+            "Config error: token_endpoint_auth_method 'magic'",
+        ),
         ({"ca_certificates": "nope.der"}, "Config error: ca_certificates: cannot read"),
-        ({"token_endpoint": "http://localhost/as/token.oauth2"}, "Config error: token_endpoint uses http://"),
+        (
+            {"token_endpoint": "http://localhost/as/token.oauth2"},
+            "Config error: token_endpoint uses http://",
+        ),
     ],
 )
 def test_config_mistakes_exit_2_with_one_line(tmp_path, change, message):

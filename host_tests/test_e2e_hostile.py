@@ -5,7 +5,7 @@ import pytest
 from devauth_tools.testca import load_or_make_pki
 from e2e import HostileServer, http_reply, run_firmware, write_config
 
-SMALL_HEAP = "80K"
+SMALL_HEAP = "96K"  # the measured minimum (`make bench`) plus 20%
 CODE = {
     "device_code": "DEVICE-CODE-SECRET",
     "user_code": "ABCD-EFGH",
@@ -51,7 +51,11 @@ def ten_megabytes(sock):
 
 
 def test_html_502_then_a_token_is_retried(pki, tmp_path):
-    run = sign_in(pki, tmp_path, [http_reply(502, b"<html><body>Bad Gateway</body></html>"), http_reply(200, TOKEN)])
+    run = sign_in(
+        pki,
+        tmp_path,
+        [http_reply(502, b"<html><body>Bad Gateway</body></html>"), http_reply(200, TOKEN)],
+    )
     assert run.code == 0, run
     assert any("HTTP 502" in line for line in run.lines), run
 
@@ -66,8 +70,14 @@ def test_connection_dropped_mid_response_is_retried(pki, tmp_path):
 @pytest.mark.parametrize(
     "reply, message",
     [
-        (http_reply(200, b'{"access_token": "ACCESS-SECRET", "tok'), "token endpoint: reply is not valid JSON"),
-        (http_reply(200, {"access_token": 5, "token_type": "Bearer"}), "token reply: access_token is not"),
+        (
+            http_reply(200, b'{"access_token": "ACCESS-SECRET", "tok'),
+            "token endpoint: reply is not valid JSON",
+        ),
+        (
+            http_reply(200, {"access_token": 5, "token_type": "Bearer"}),
+            "token reply: access_token is not",
+        ),
         (http_reply(200, b"\xff\xfe\x00garbage"), "token endpoint: reply is not valid JSON"),
         (ten_megabytes, "reply body of 10485760 bytes is over the 8192-byte limit"),
         (endless_chunks, "reply body is over the 8192-byte limit"),
@@ -87,7 +97,10 @@ def test_bad_token_replies_end_with_one_clear_line(pki, tmp_path, reply, message
         (dict(CODE, user_code="X" * 1000), "user_code is over 32 characters"),
         (dict(CODE, expires_in=-1), "expires_in -1 is outside"),
         (dict(CODE, interval=10**9), "interval 1000000000 is outside"),
-        (dict(CODE, verification_uri="ftp://evil"), "verification_uri is not a printable http(s) URL"),
+        (
+            dict(CODE, verification_uri="ftp://evil"),
+            "verification_uri is not a printable http(s) URL",
+        ),
         (dict(CODE, user_code=["A"]), "user_code is not a non-empty string"),
     ],
 )
@@ -105,5 +118,10 @@ def test_ten_thousand_character_user_code_is_refused_within_the_body_limit(pki, 
 
 
 def test_zero_interval_is_not_hammered(pki, tmp_path):
-    run = sign_in(pki, tmp_path, [http_reply(200, TOKEN)], device_reply=http_reply(200, dict(CODE, interval=0)))
+    run = sign_in(
+        pki,
+        tmp_path,
+        [http_reply(200, TOKEN)],
+        device_reply=http_reply(200, dict(CODE, interval=0)),
+    )
     assert run.code == 0, run

@@ -1,8 +1,5 @@
 """RFC 8628 client behaviour of devauth.flow, driven by a fake clock and transport (dual test)."""
 
-from fakes import Config, FakeClock, FakeTransport, Recorder
-from mptest import raises
-
 from devauth.errors import (
     AccessDenied,
     ClientRejected,
@@ -13,6 +10,8 @@ from devauth.errors import (
     ServerBusy,
 )
 from devauth.flow import DeviceFlow, parse_device_code, parse_token
+from fakes import Config, FakeClock, FakeTransport, Recorder
+from mptest import raises
 
 # PingFederate's documented device authorization response (shared/seeds).
 PING = {
@@ -105,7 +104,9 @@ def test_poll_waits_interval_before_each_request_until_approved():
 
 
 def test_slow_down_adds_five_seconds_for_the_rest_of_the_flow():
-    flow, t, _, rec = _flow([PENDING, (400, {"error": "slow_down"}), PENDING, PENDING, (200, TOKEN)])
+    flow, t, _, rec = _flow(
+        [PENDING, (400, {"error": "slow_down"}), PENDING, PENDING, (200, TOKEN)]
+    )
     flow.poll(_code(interval=5))
     times = [s[3] for s in t.sent]
     gaps = [b - a for a, b in zip(times, times[1:])]
@@ -183,7 +184,15 @@ def test_non_oauth_4xx_is_a_protocol_error():
 
 def test_device_authorization_errors_name_the_server_reply():
     flow, _, _, _ = _flow(
-        [(400, {"error": "invalid_scope", "error_description": "The requested scope(s) must be blank."})]
+        [
+            (
+                400,
+                {
+                    "error": "invalid_scope",
+                    "error_description": "The requested scope(s) must be blank.",
+                },
+            )
+        ]
     )
     e = raises(OAuthError, flow.request_code)
     assert str(e).startswith("device authorization: invalid_scope: The requested scope")
@@ -194,8 +203,10 @@ def test_token_reply_is_validated():
     assert parse_token({"access_token": "x", "token_type": "bearer"}).refresh_token is None
     raises(ProtocolError, parse_token, {"access_token": "x", "token_type": "mac"})
     raises(ProtocolError, parse_token, {"token_type": "Bearer"})
-    raises(ProtocolError, parse_token, {"access_token": "x", "token_type": "Bearer", "expires_in": "1"})
-    flow, _, _, _ = _flow([(200, b"{\"access_token\": \"x\", ")])
+    raises(
+        ProtocolError, parse_token, {"access_token": "x", "token_type": "Bearer", "expires_in": "1"}
+    )
+    flow, _, _, _ = _flow([(200, b'{"access_token": "x", ')])
     assert "not valid JSON" in str(raises(ProtocolError, flow.poll, _code()))
 
 
@@ -229,7 +240,9 @@ def test_the_observer_gets_a_countdown_without_changing_poll_times():
 
 
 def test_nothing_secret_reaches_the_observer():
-    flow, _, _, rec = _flow([NetworkError("reset"), PENDING, (200, TOKEN)], "client_secret_post", "S3CRET")
+    flow, _, _, rec = _flow(
+        [NetworkError("reset"), PENDING, (200, TOKEN)], "client_secret_post", "S3CRET"
+    )
     flow_code = _code()
     flow.poll(flow_code)
     text = repr(rec.events) + repr(rec.lines)

@@ -1,10 +1,9 @@
-"""The HTTP/1.1 client in devauth.http: framing, keep-alive, bounds (dual test, scripted streams)."""
-
-from fakes import ScriptedHTTP, Stream, reply
-from mptest import raises
+"""The HTTP/1.1 client in devauth.http: framing, keep-alive, bounds (dual test, scripted)."""
 
 from devauth.errors import NetworkError, ProtocolError
 from devauth.http import MAX_BODY, HTTPClient
+from fakes import ScriptedHTTP, Stream, reply
+from mptest import raises
 
 URL = "https://as.example.com/as/token.oauth2"
 
@@ -70,8 +69,12 @@ def test_a_fresh_connection_closed_without_reply_is_a_network_error():
 
 def test_chunked_bodies_are_reassembled():
     body = b'{"access_token": "abc", "token_type": "Bearer"}'
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7]) for i in range(0, len(body), 7))
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\nX-T: 1\r\n\r\n"
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7]) for i in range(0, len(body), 7)
+    )
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\nX-T: 1\r\n\r\n"
+    )
     s = Stream(raw + reply(200, {"n": 2}))
     c = _client(s)
     assert c.post_form(URL, b"").body == body
@@ -85,7 +88,7 @@ def test_body_without_framing_runs_to_eof_and_is_not_reused():
 
 
 def test_truncated_body_is_a_network_error():
-    c = _client(Stream(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"access"))
+    c = _client(Stream(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"access'))
     assert "closed mid-reply" in str(raises(NetworkError, c.post_form, URL, b""))
     assert c._io is None
 
@@ -98,7 +101,10 @@ def test_ten_megabyte_body_is_refused_without_reading_it():
 
 
 def test_endless_chunked_body_stops_at_the_limit():
-    s = Stream(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", endless=b"400\r\n" + b"x" * 1024 + b"\r\n")
+    s = Stream(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        endless=b"400\r\n" + b"x" * 1024 + b"\r\n",
+    )
     raises(ProtocolError, _client(s).post_form, URL, b"")
     assert s.consumed < MAX_BODY + 4096
 
@@ -137,7 +143,12 @@ def test_non_http_and_non_utf8_replies_are_protocol_errors():
 
 
 def test_bad_content_length_and_chunk_size_are_protocol_errors():
-    raises(ProtocolError, _client(Stream(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")).post_form, URL, b"")
+    raises(
+        ProtocolError,
+        _client(Stream(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")).post_form,
+        URL,
+        b"",
+    )
     s = Stream(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
     raises(ProtocolError, _client(s).post_form, URL, b"")
 

@@ -5,7 +5,6 @@ exit code (0 signed in, 2 configuration, 3 denied, 4 expired, 1 anything else).
 """
 
 import gc
-
 import sys
 
 from devauth import clock as _clock
@@ -16,6 +15,7 @@ from devauth.flow import DeviceFlow
 RETRY_PAUSE = 30  # seconds between sign-in attempts on a board after a failure (doubles)
 MAX_PAUSE = 600
 REQUEST_ATTEMPTS = 4  # device authorization tries when the network or server fails
+DEBUG = False  # main.py --debug: print the traceback of an unexpected error too
 
 
 def load_config(path):
@@ -106,9 +106,11 @@ def run(config_path, display=None, once=False, clock=_clock, width=128, height=6
         except DevauthError as e:
             ui.failed(e)
             code = e.exit_code
-        except MemoryError:
+        except MemoryError as e:
+            _debug(e)
             ui.failed(DevauthError("the free heap is too small for this step", "Out of memory"))
         except Exception as e:  # a bug: one line, no traceback, no crash loop
+            _debug(e)
             ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, _clip(e))))
         finally:
             if transport is not None:
@@ -122,6 +124,11 @@ def run(config_path, display=None, once=False, clock=_clock, width=128, height=6
             return code
         clock.sleep_ms(pause * 1000)  # on a board: try again later, never a crash loop
         pause = min(MAX_PAUSE, pause * 2)
+
+
+def _debug(e):
+    if DEBUG:
+        sys.print_exception(e) if hasattr(sys, "print_exception") else print(repr(e))
 
 
 def _clip(e):

@@ -123,9 +123,7 @@ def from_dict(data, base=""):
     cert, key = data.get("tls_client_certificate"), data.get("tls_client_key")
     if method == "tls_client_auth":
         if not cert or not key:
-            raise ConfigError(
-                "tls_client_auth needs tls_client_certificate and tls_client_key"
-            )
+            raise ConfigError("tls_client_auth needs tls_client_certificate and tls_client_key")
         if c.http_client == "urequests":
             raise ConfigError(
                 "http_client urequests cannot present a client certificate "
@@ -172,9 +170,7 @@ def _url(data, key, allow_http):
     except ValueError as e:
         raise ConfigError("%s %s" % (key, e)) from None
     if scheme == "http" and not allow_http:
-        raise ConfigError(
-            "%s uses http:// (set allow_insecure_http to true to allow it)" % key
-        )
+        raise ConfigError("%s uses http:// (set allow_insecure_http to true to allow it)" % key)
     return url
 
 

@@ -36,7 +36,7 @@ class NetworkError(DevauthError):
 
 
 class TLSError(DevauthError):
-    """The TLS handshake failed: server certificate not trusted, wrong host, rejected client cert."""
+    """The TLS handshake failed: server certificate untrusted, wrong host, client cert refused."""
 
     short = "TLS cert not trusted"
 

@@ -89,7 +89,9 @@ class DeviceFlow:
             # interval parameter ... before each new request" (back-off waits longer).
             wait_ms = max(interval, backoff) * 1000
             if clock.ticks_diff(clock.ticks_ms(), started) + wait_ms >= deadline_ms:
-                raise ExpiredToken("expired_token", message="the code expired before it was approved")
+                raise ExpiredToken(
+                    "expired_token", message="the code expired before it was approved"
+                )
             self._wait(wait_ms, started, deadline_ms)
             form = [("grant_type", GRANT_TYPE), ("device_code", form_device_code)]
             try:
@@ -196,7 +198,9 @@ def _error_reply(resp, what):
         if not isinstance(error, str) or not error:
             raise ProtocolError("")
     except ProtocolError:
-        return ProtocolError("%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status))
+        return ProtocolError(
+            "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
+        )
     desc = obj.get("error_description")
     desc = _clip(desc) if isinstance(desc, str) else None
     error = _clip(error)

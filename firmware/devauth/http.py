@@ -53,7 +53,9 @@ class Response:
         try:
             obj = json.loads(self.body)
         except (ValueError, UnicodeError):
-            raise ProtocolError("%s: reply is not valid JSON (HTTP %d)" % (what, self.status))
+            raise ProtocolError(
+                "%s: reply is not valid JSON (HTTP %d)" % (what, self.status)
+            ) from None
         if not isinstance(obj, dict):
             raise ProtocolError("%s: reply is not a JSON object (HTTP %d)" % (what, self.status))
         return obj
@@ -262,7 +264,9 @@ class HTTPClient:
             total += n
             count += 1
             if count > MAX_HEADERS or total > MAX_HEADER_BYTES:
-                raise ProtocolError("reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES))
+                raise ProtocolError(
+                    "reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES)
+                )
             if line == b"\r\n" or line == b"\n":
                 return headers
             colon = line.find(b":")

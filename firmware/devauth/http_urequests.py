@@ -1,4 +1,4 @@
-"""A second transport on micropython-urequests (`mip install urequests`), for firmware that ships it.
+"""A second transport on micropython-urequests (`mip install urequests`), for firmware shipping it.
 
 Limits, stated at every start by the app: urequests never verifies the server certificate
 (it sets CERT_NONE), cannot present a client certificate (so no tls_client_auth), opens a new

@@ -21,24 +21,26 @@ class TermDisplay(framebuf.FrameBuffer):
         """Console output went below the last frame: draw the next one afresh."""
         self._rows_drawn = 0
 
-    def render(self):
-        """The frame as text lines: two pixel rows per character row, framed."""
-        lines = ["+" + "-" * self.width + "+"]
+    def rows(self):
+        """The frame as text lines, one at a time: two pixel rows per line, framed."""
+        edge = "+" + "-" * self.width + "+"
+        yield edge
+        chars = (" ", _TOP, _BOTTOM, _BOTH)
         for y in range(0, self.height, 2):
-            row = []
+            row = ["|"]
             for x in range(self.width):
-                top = self.pixel(x, y)
-                bottom = self.pixel(x, y + 1) if y + 1 < self.height else 0
-                row.append(_BOTH if top and bottom else _TOP if top else _BOTTOM if bottom else " ")
-            lines.append("|" + "".join(row) + "|")
-        lines.append(lines[0])
-        return lines
+                row.append(chars[self.pixel(x, y) | (self.pixel(x, y + 1) << 1)])
+            row.append("|")
+            yield "".join(row)
+        yield edge
 
     def show(self):
-        lines = self.render()
         w = self.out.write
         if self._rows_drawn:
             w("\x1b[%dA" % self._rows_drawn)  # back to the top of the previous frame
-        for line in lines:
-            w(line + "\n")
-        self._rows_drawn = len(lines)
+        n = 0
+        for line in self.rows():
+            w(line)
+            w("\n")
+            n += 1
+        self._rows_drawn = n

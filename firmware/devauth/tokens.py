@@ -1,4 +1,4 @@
-"""Keeps the token response in `state_dir/token.json`, written so a power cut never leaves half a file.
+"""Keeps the token response in `state_dir/token.json`; a power cut never leaves half a file.
 
 The file is written to a temporary name, flushed, then renamed over the old one (POSIX rename and
 LittleFS replace atomically). The full token store (refresh, corruption handling) builds on this.

@@ -1,4 +1,4 @@
-"""`devauth`: the host tools (run the firmware, the dev authorization server, the simulator, bench)."""
+"""`devauth`: host tools (run the firmware, the dev authorization server, the simulator, bench)."""
 
 import argparse
 import os
@@ -17,6 +17,7 @@ def cmd_run(args):
         mirror=mirror,
         stats=args.stats,
         board=args.board or os.path.join(runner.REPO, "boards", "unix.json"),
+        firmware=runner.firmware_dir() if args.source else runner.ensure_compiled(),
     )
     try:
         return subprocess.call(cmd)

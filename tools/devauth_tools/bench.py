@@ -1,0 +1,183 @@
+"""`make bench`: what a sign-in costs on the MicroPython unix port, beside a naive baseline.
+
+The baseline (baseline_requests.py) is the same flow written the obvious way with the `requests`
+module frozen into the unix port: no server verification, a new TLS connection per request.
+Both run precompiled (mpy-cross) against the same `devauth dev-as`, and for each the smallest GC
+heap (`-X heapsize`) in which a whole sign-in succeeds is found by bisection. Figures, not
+pass/fail: they are printed as a table and written to build/bench.json.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from devauth_tools import runner
+from devauth_tools.dev_as import DevAS
+from devauth_tools.devconfig import write_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LO_KB, HI_KB = 4, 512
+# The modules the sign-in loads (everything main.py imports on the way to "Signed in.").
+CORE = (
+    "app",
+    "auth",
+    "clock",
+    "config",
+    "errors",
+    "flow",
+    "http",
+    "pem",
+    "tokens",
+    "ui",
+    "urlenc",
+    "screen",
+)
+
+
+def _bisect(ok, lo=LO_KB, hi=HI_KB, step=1):
+    """Smallest k in [lo, hi] (a multiple of step) with ok(k) true; None if ok(hi) is false."""
+    if not ok(hi):
+        return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _run(cmd, timeout=60):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _stats_line(out):
+    for line in out.splitlines():
+        if line.startswith("stats: "):
+            return {k: int(v) for k, v in (kv.split("=") for kv in line[7:].split())}
+    return {}
+
+
+def measure_devauth(srv, work, fw):
+    cfg = write_config(work, srv.base_url, srv.pki, "none")
+
+    def ok(kb):
+        return (
+            _run(runner.firmware_command(cfg, once=True, heap="%dK" % kb, firmware=fw)).returncode
+            == 0
+        )
+
+    before = srv.stats()
+    proc = _run(runner.firmware_command(cfg, once=True, stats=True, firmware=fw))
+    after = srv.stats()
+    if proc.returncode != 0:
+        raise SystemExit("bench: the firmware did not sign in:\n" + proc.stdout + proc.stderr)
+    stats = _stats_line(proc.stdout)
+    imports = "import sys; sys.path.insert(0, %r)\n" % fw + "".join(
+        "import devauth.%s\n" % m for m in CORE
+    )
+    script = os.path.join(work, "imports.py")
+    with open(script, "w") as f:
+        f.write(imports)
+    mp = runner.micropython()
+    code_kb = _bisect(lambda kb: _run([mp, "-X", "heapsize=%dK" % kb, script]).returncode == 0)
+    return {
+        "heap_min_kb": _bisect(ok),
+        "code_heap_kb": code_kb,
+        "handshakes": after["tls_handshakes"] - before["tls_handshakes"],
+        "requests": after["requests"] - before["requests"],
+        "client_handshakes": stats.get("handshakes"),
+        "verifies_server": True,
+    }
+
+
+def measure_baseline(srv, work):
+    out = os.path.join(work, "baseline")
+    os.makedirs(out, exist_ok=True)
+    src = os.path.join(HERE, "baseline_requests.py")
+    subprocess.run(
+        [runner.mpy_cross(), "-o", os.path.join(out, "baseline_requests.mpy"), src], check=True
+    )
+    mp = runner.micropython()
+    code = (
+        "import sys; sys.path.insert(0, %r); import baseline_requests as b; "
+        "sys.exit(b.main(%r, %r, %r))"
+        % (
+            out,
+            srv.base_url + "/as/device_authz.oauth2",
+            srv.base_url + "/as/token.oauth2",
+            "public-device",
+        )
+    )
+
+    def run(kb=None):
+        cmd = [mp] + (["-X", "heapsize=%dK" % kb] if kb else []) + ["-c", code]
+        return _run(cmd)
+
+    before = srv.stats()
+    proc = run()
+    after = srv.stats()
+    if proc.returncode != 0:
+        raise SystemExit("bench: the baseline did not sign in:\n" + proc.stdout + proc.stderr)
+    return {
+        "heap_min_kb": _bisect(lambda kb: run(kb).returncode == 0),
+        "code_heap_kb": 0,  # requests is frozen into the unix port: its code is not on the heap
+        "handshakes": after["tls_handshakes"] - before["tls_handshakes"],
+        "requests": after["requests"] - before["requests"],
+        "verifies_server": False,
+    }
+
+
+def main(args=None):
+    work = tempfile.mkdtemp(prefix="devauth-bench-")
+    fw = os.path.join(work, "mpy")
+    mpy_bytes = runner.compile_firmware(fw)
+    core_bytes = sum(os.path.getsize(os.path.join(fw, "devauth", m + ".mpy")) for m in CORE)
+    with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.5, interval=1, quiet=True) as srv:
+        print(
+            "bench: signing in repeatedly against %s (this takes a minute)" % srv.base_url,
+            flush=True,
+        )
+        ours = measure_devauth(srv, work, fw)
+        base = measure_baseline(srv, work)
+    ours["mpy_bytes_core"] = core_bytes
+    ours["mpy_bytes_total"] = mpy_bytes
+    ours["flow_heap_kb"] = ours["heap_min_kb"] - ours["code_heap_kb"]
+    base["flow_heap_kb"] = base["heap_min_kb"]
+    rows = [
+        (
+            "smallest GC heap for a whole sign-in",
+            "%d KB" % ours["heap_min_kb"],
+            "%d KB" % base["heap_min_kb"],
+        ),
+        (
+            "  of which loaded code (.mpy on the heap)",
+            "%d KB" % ours["code_heap_kb"],
+            "0 KB (frozen)",
+        ),
+        (
+            "  the sign-in itself (heap minus code)",
+            "%d KB" % ours["flow_heap_kb"],
+            "%d KB" % base["flow_heap_kb"],
+        ),
+        ("TLS handshakes per sign-in", str(ours["handshakes"]), str(base["handshakes"])),
+        ("HTTP requests per sign-in", str(ours["requests"]), str(base["requests"])),
+        ("server certificate verified", "yes", "no (CERT_NONE)"),
+        (".mpy bytes, modules of the sign-in", str(core_bytes), "frozen"),
+        (".mpy bytes, whole firmware/", str(mpy_bytes), "-"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print("%-*s  %-14s  %s" % (width, "metric", "devauth", "naive requests"))
+    print("%s  %s  %s" % ("-" * width, "-" * 14, "-" * 16))
+    for name, a, b in rows:
+        print("%-*s  %-14s  %s" % (width, name, a, b))
+    os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
+    with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
+        json.dump({"devauth": ours, "baseline": base}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Measure the device JWT client-auth code on the MicroPython unix port.
+
+    python -m devauth_tools.jwtbench [--runs N]
+
+Makes an RSA 2048 and an EC P-256 key with `cryptography`, then runs the firmware modules on
+`.venv/bin/micropython`: time to parse the key (PKCS#8 DER); time per HS256 / RS256 / ES256
+client assertion (first call, which for ES256 builds the comb table, and mean of N); bytes
+the GC heap hands out during one assertion (collector off); the smallest `-X heapsize` that
+still imports, loads the key and signs; and the `.mpy` size of each module from `mpy-cross`.
+The unix port is 64-bit, so heap figures overstate an ESP32's somewhat.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE = os.path.join(ROOT, "firmware")
+BIN = os.path.join(ROOT, ".venv", "bin")
+MODULES = ("b64", "hmac256", "der", "rsa", "ecdsa", "jwt")
+
+# Runs on MicroPython: argv = firmware dir, mode (time|once), alg, key file, runs.
+MP_SCRIPT = """
+import sys, gc, time
+sys.path.insert(0, sys.argv[1])
+mode, alg, path, runs = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+from devauth import jwt
+load = 0
+if alg == "HS256":
+    kw = {"secret": b"0123456789abcdef0123456789abcdef"}
+else:
+    with open(path, "rb") as f:
+        data = f.read()
+    t = time.ticks_us()
+    kw = {"key": jwt.load_key(data)}
+    load = time.ticks_diff(time.ticks_us(), t)
+def op():
+    return jwt.client_assertion("bench", "https://as.example/token", 1800000000, alg=alg, **kw)
+gc.collect()
+if mode == "once":
+    op()
+    print("ok")
+else:
+    t = time.ticks_us(); op(); first = time.ticks_diff(time.ticks_us(), t)
+    t = time.ticks_us()
+    for _ in range(runs):
+        op()
+    mean = time.ticks_diff(time.ticks_us(), t) / runs
+    gc.collect(); gc.disable(); a0 = gc.mem_alloc(); op(); churn = gc.mem_alloc() - a0
+    gc.enable()
+    print("%d %d %d %d" % (load, first, mean, churn))
+"""
+
+
+def _keys(tmp):
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    paths = {"HS256": ""}
+    for alg, key in (
+        ("RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        ("ES256", ec.generate_private_key(ec.SECP256R1())),
+    ):
+        paths[alg] = os.path.join(tmp, alg + ".der")
+        with open(paths[alg], "wb") as f:
+            f.write(
+                key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+            )
+    return paths
+
+
+def _mp(script, args, heap=None, lib=FIRMWARE):
+    cmd = [os.path.join(BIN, "micropython")]
+    if heap:
+        cmd += ["-X", "heapsize=%d" % heap]
+    return subprocess.run(cmd + [script, lib] + args, capture_output=True, text=True)
+
+
+def _min_heap(script, alg, path, lib):
+    lo, hi = 4096, 1 << 20  # hi must work
+    while hi - lo > 512:
+        mid = (lo + hi) // 2
+        if _mp(script, ["once", alg, path, "1"], heap=mid, lib=lib).stdout.strip() == "ok":
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _compile(lib):
+    # lib/devauth/*.mpy for the package __init__ and the JWT modules; returns {module: size}.
+    os.makedirs(os.path.join(lib, "devauth"))
+    sizes = {}
+    for name in ("__init__",) + MODULES:
+        out = os.path.join(lib, "devauth", name + ".mpy")
+        src = os.path.join(FIRMWARE, "devauth", name + ".py")
+        subprocess.run([os.path.join(BIN, "mpy-cross"), "-o", out, src], check=True)
+        if name in MODULES:
+            sizes[name] = os.path.getsize(out)
+    return sizes
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="assertions per timing (default 20)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "bench_mp.py")
+        with open(script, "w") as f:
+            f.write(MP_SCRIPT)
+        paths = _keys(tmp)
+        lib = os.path.join(tmp, "lib")
+        sizes = _compile(lib)
+        print(
+            "MicroPython unix port, %d runs each; min heap = import + load key + sign" % args.runs
+        )
+        print("alg    load ms  first ms   mean ms  alloc/assertion  min heap .py   min heap .mpy")
+        for alg in ("HS256", "RS256", "ES256"):
+            proc = _mp(script, ["time", alg, paths[alg], str(args.runs)])
+            if proc.returncode:
+                print(proc.stdout + proc.stderr, file=sys.stderr)
+                return 1
+            load, first, mean, churn = (int(x) for x in proc.stdout.split())
+            heap = _min_heap(script, alg, paths[alg], FIRMWARE)
+            heap_mpy = _min_heap(script, alg, paths[alg], lib)
+            row = (alg, load / 1000, first / 1000, mean / 1000, churn, heap, heap_mpy)
+            print("%-6s %7.2f %9.2f %9.2f %14d B %10d B %12d B" % row)
+        print(".mpy sizes: " + ", ".join("%s %d" % kv for kv in sizes.items()))
+        print(".mpy total: %d bytes" % sum(sizes.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""`make sim`: dev authorization server + firmware on the unix port + the OLED in the terminal.
+
+Unattended (`--approve auto`) the server approves the code a few seconds after it is shown and the
+run exits 0 once signed in. With `--approve browser` you approve at the printed link.
+"""
+
+import os
+import subprocess
+import tempfile
+
+from devauth_tools import runner
+from devauth_tools.dev_as import DevAS
+from devauth_tools.devconfig import write_config
+
+AUTO_APPROVE_AFTER = 4.0
+
+
+def main(args):
+    work = tempfile.mkdtemp(prefix="devauth-sim-")
+    auto = AUTO_APPROVE_AFTER if args.approve == "auto" else None
+    with DevAS(os.path.join(work, "as"), port=0, auto_approve=auto, interval=2, quiet=True) as srv:
+        cfg = write_config(work, srv.base_url, srv.pki, args.method)
+        print(
+            "devauth sim: dev authorization server at %s (client auth: %s)"
+            % (srv.base_url, args.method)
+        )
+        if auto:
+            print("devauth sim: the server approves the code after %g s" % auto)
+        else:
+            print(
+                "devauth sim: open the link below and approve; your browser does not know the "
+                "dev CA (%s): accept the warning" % srv.pki["ca_pem"]
+            )
+        cmd = runner.firmware_command(
+            cfg,
+            once=True,
+            heap=args.heap,
+            mirror=True,
+            board=os.path.join(runner.REPO, "boards", "unix.json"),
+            firmware=runner.ensure_compiled(),
+        )
+        try:
+            code = subprocess.call(cmd)
+        except KeyboardInterrupt:
+            code = 130
+    print("devauth sim: firmware exited %d" % code)
+    return code
