@@ -8,9 +8,10 @@ import gc
 import sys
 
 from devauth import clock as _clock
-from devauth import tokens
 from devauth.errors import DevauthError, ExpiredToken
-from devauth.flow import DeviceFlow
+
+# Memory: the config loader runs first and is unloaded before the flow's modules are imported,
+# so the two never sit on the heap together (the peak of a sign-in is at start-up).
 
 RETRY_PAUSE = 30  # seconds between sign-in attempts on a board after a failure (doubles)
 MAX_PAUSE = 600
@@ -56,6 +57,9 @@ def make_transport(cfg, ui):
 
 def sign_in(cfg, transport, clock, ui, once):
     """One sign-in: request a code (retrying transient failures), show it, poll -> Token."""
+    from devauth import tokens
+    from devauth.flow import DeviceFlow
+
     flow = DeviceFlow(cfg, transport, clock, ui)
     while True:
         ui.requesting()
