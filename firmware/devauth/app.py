@@ -1,4 +1,5 @@
-"""Glue: config -> transport -> RFC 8628 flow -> token file, with the UI told at every step.
+"""Glue: config -> transport -> discovery -> session (stored token, refresh or RFC 8628 sign-in),
+with the UI told at every step.
 
 `run()` never lets an exception escape: every failure becomes one console line, a screen, and an
 exit code (0 signed in, 2 configuration, 3 denied, 4 expired, 1 anything else).
@@ -8,14 +9,13 @@ import gc
 import sys
 
 from devauth import clock as _clock
-from devauth.errors import DevauthError, ExpiredToken
+from devauth.errors import DevauthError, ExpiredToken, OAuthError
 
 # Memory: the config loader runs first and is unloaded before the flow's modules are imported,
 # so the two never sit on the heap together (the peak of a sign-in is at start-up).
 
 RETRY_PAUSE = 30  # seconds between sign-in attempts on a board after a failure (doubles)
 MAX_PAUSE = 600
-REQUEST_ATTEMPTS = 4  # device authorization tries when the network or server fails
 DEBUG = False  # main.py --debug: print the traceback of an unexpected error too
 
 
@@ -55,44 +55,63 @@ def make_transport(cfg, ui):
     )
 
 
-def sign_in(cfg, transport, clock, ui, once):
-    """One sign-in: request a code (retrying transient failures), show it, poll -> Token."""
-    from devauth import tokens
-    from devauth.flow import DeviceFlow
+def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
+    """Discover endpoints, get a valid token (stored, refreshed or signed in), keep it fresh.
 
-    flow = DeviceFlow(cfg, transport, clock, ui)
+    With `once`, returns 0 when a valid token is there. On a board it never returns: it sleeps
+    until the access token is due for refresh, refreshes it, and signs in again if it must.
+    """
+    from devauth import discovery
+    from devauth.session import REFRESH_MARGIN, Session
+
+    try:
+        discovery.configure(cfg, transport)
+    except DevauthError:
+        discovery.forget(cfg)
+        raise
+    session = Session(cfg, transport, clock, ui)
+    announced = False
     while True:
-        ui.requesting()
-        code = _with_retries(flow.request_code, clock, ui)
-        ui.show_code(code)
         try:
-            token = flow.poll(code)
+            rec = session.ensure()
         except ExpiredToken as e:
             if once:
                 raise
             ui.failed(e)  # a new code follows
             continue
-        tokens.save(cfg.state_dir, token)
-        ui.signed_in(token)
-        return token
-
-
-def _with_retries(fn, clock, ui):
-    pause = 2
-    for attempt in range(REQUEST_ATTEMPTS):
-        try:
-            return fn()
         except DevauthError as e:
-            if not e.retry or attempt == REQUEST_ATTEMPTS - 1:
-                raise
-            wait = max(pause, getattr(e, "retry_after", 0) or 0)
-            ui.retrying(e.short + ": " + str(e), wait)
-            clock.sleep_ms(wait * 1000)
-            pause *= 2
+            if not isinstance(e, OAuthError):
+                discovery.forget(cfg)  # the endpoints may have moved: discover again next time
+            raise
+        if not announced:
+            ui.signed_in(rec)
+            announced = True
+        if on_signed_in:
+            on_signed_in(session, rec)
+        if once:
+            return 0
+        left = session.seconds_left(rec)
+        wait = 3600 if left is None else max(30, left - REFRESH_MARGIN)
+        for _ in range(wait):  # one-second slices: the board clock feeds the watchdog
+            clock.sleep_ms(1000)
 
 
-def run(config_path, display=None, once=False, clock=_clock, width=128, height=64, ui=None):
-    """Sign in per the config at `config_path`; returns the exit code (with `once`) or loops."""
+def run(
+    config_path,
+    display=None,
+    once=False,
+    clock=_clock,
+    width=128,
+    height=64,
+    ui=None,
+    on_signed_in=None,
+):
+    """Sign in per the config at `config_path` and stay signed in.
+
+    With `once`, returns the exit code when the sign-in ends; on a board it never returns.
+    `on_signed_in(session, record)` is called whenever a valid token is at hand: application
+    code uses `session.access_token()` from there (see devauth.session).
+    """
     if ui is None:
         from devauth.ui import UI
 
@@ -105,8 +124,7 @@ def run(config_path, display=None, once=False, clock=_clock, width=128, height=6
         try:
             cfg = load_config(config_path)
             transport = make_transport(cfg, ui)
-            sign_in(cfg, transport, clock, ui, once)
-            code = 0
+            code = stay_signed_in(cfg, transport, clock, ui, once, on_signed_in)
         except DevauthError as e:
             ui.failed(e)
             code = e.exit_code

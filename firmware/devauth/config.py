@@ -10,9 +10,16 @@ from devauth.errors import ConfigError
 from devauth.http import split_url
 from devauth.pem import der_blocks
 
-AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "tls_client_auth")
+AUTH_METHODS = (
+    "none",
+    "client_secret_basic",
+    "client_secret_post",
+    "tls_client_auth",
+    "client_secret_jwt",
+    "private_key_jwt",
+)
 HTTP_CLIENTS = ("builtin", "urequests")
-_SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 
 # Every key the file may hold; anything else is a typo worth reporting.
 _KEYS = (
@@ -23,7 +30,12 @@ _KEYS = (
     "issuer",
     "device_authorization_endpoint",
     "token_endpoint",
+    "revocation_endpoint",
     "token_endpoint_auth_method",
+    "token_endpoint_auth_signing_alg",
+    "client_assertion_audience",
+    "private_key",
+    "private_key_id",
     "client_secret",
     "tls_client_certificate",
     "tls_client_key",
@@ -43,10 +55,17 @@ class Config:
         self.wifi = None
         self.client_id = ""
         self.scope = None
-        self.device_authorization_endpoint = ""
-        self.token_endpoint = ""
+        self.issuer = None  # with it, endpoints come from discovery (RFC 8414) unless given
+        self.device_authorization_endpoint = None
+        self.token_endpoint = None
+        self.revocation_endpoint = None
+        self.mtls_endpoint_aliases = None  # RFC 8705 §5, from discovery
         self.token_endpoint_auth_method = "none"
         self.client_secret = None
+        self.private_key = None  # a parsed key (devauth.der) for private_key_jwt
+        self.private_key_id = None  # the JWT "kid"
+        self.token_endpoint_auth_signing_alg = None  # HS256 / RS256 / ES256
+        self.client_assertion_audience = None  # default: the token endpoint
         self.tls_client_certificate = None  # DER bytes of the client certificate
         self.tls_client_key = None  # DER bytes of its private key
         self.ca_certificates = []  # list of DER trust anchors
@@ -91,8 +110,10 @@ def from_dict(data, base=""):
     c.allow_insecure_http = _flag(data, "allow_insecure_http")
     c.http_client = _choice(data, "http_client", HTTP_CLIENTS, "builtin")
     c.token_endpoint_auth_method = _choice(data, "token_endpoint_auth_method", AUTH_METHODS, "none")
-    for key in ("device_authorization_endpoint", "token_endpoint"):
-        setattr(c, key, _url(data, key, c.allow_insecure_http))
+    c.issuer = _url(data, "issuer", c.allow_insecure_http, required=False)
+    for key in ("device_authorization_endpoint", "token_endpoint", "revocation_endpoint"):
+        required = c.issuer is None and key != "revocation_endpoint"
+        setattr(c, key, _url(data, key, c.allow_insecure_http, required))
     t = data.get("timeout", 15)
     if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= 300:
         raise ConfigError("timeout must be a whole number of seconds from 1 to 300")
@@ -109,9 +130,11 @@ def from_dict(data, base=""):
     if c.client_secret and method not in _SECRET_METHODS:
         raise ConfigError("client_secret is set but %s does not use it" % method)
 
+    _jwt_settings(c, data, base)
+
     cas = data.get("ca_certificates")
     if cas is None:
-        if c.device_authorization_endpoint.startswith("https:"):
+        if (c.issuer or c.device_authorization_endpoint).startswith("https:"):
             raise ConfigError("ca_certificates is missing (the CA that signs the server)")
     else:
         names = [cas] if isinstance(cas, str) else cas
@@ -163,8 +186,47 @@ def _choice(data, key, allowed, default):
     return v
 
 
-def _url(data, key, allow_http):
-    url = _text(data, key, required=True)
+def _jwt_settings(c, data, base):
+    """client_secret_jwt / private_key_jwt: the key, its id, the algorithm and the audience."""
+    method = c.token_endpoint_auth_method
+    c.private_key_id = _text(data, "private_key_id")
+    c.client_assertion_audience = _text(data, "client_assertion_audience")
+    if c.client_assertion_audience == "issuer":
+        if not c.issuer:
+            raise ConfigError("client_assertion_audience issuer needs the issuer key")
+        c.client_assertion_audience = c.issuer
+    alg = _text(data, "token_endpoint_auth_signing_alg")
+    name = data.get("private_key")
+    if method != "private_key_jwt":
+        if name is not None:
+            raise ConfigError("private_key is set but %s does not use it" % method)
+        if method == "client_secret_jwt":
+            if alg not in (None, "HS256"):
+                raise ConfigError("token_endpoint_auth_signing_alg must be HS256 here")
+            if len(c.client_secret.encode()) < 32:  # RFC 7518 §3.2
+                raise ConfigError("client_secret must be at least 32 bytes for client_secret_jwt")
+            c.token_endpoint_auth_signing_alg = "HS256"
+        return
+    if not name:
+        raise ConfigError("private_key is missing (private_key_jwt signs with it)")
+    from devauth import jwt
+
+    try:
+        c.private_key = jwt.load_key(_read(base, name, "private_key"))
+    except ValueError as e:
+        raise ConfigError("%s (%s)" % (e, name)) from None
+    kind = "ES256" if type(c.private_key).__name__ == "ECKey" else "RS256"
+    if alg not in (None, kind):
+        raise ConfigError(
+            "token_endpoint_auth_signing_alg %s does not fit the %s key" % (alg, kind)
+        )
+    c.token_endpoint_auth_signing_alg = kind
+
+
+def _url(data, key, allow_http, required=True):
+    url = _text(data, key, required=required)
+    if url is None:
+        return None
     try:
         scheme = split_url(url)[0]
     except ValueError as e:
@@ -174,15 +236,20 @@ def _url(data, key, allow_http):
     return url
 
 
-def _der_file(base, name, key):
+def _read(base, name, key):
     if not isinstance(name, str) or not name:
         raise ConfigError("%s must name a file" % key)
     path = name if name.startswith("/") else base + name
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError:
         raise ConfigError("%s: cannot read %s" % (key, path)) from None
+
+
+def _der_file(base, name, key):
+    data = _read(base, name, key)
+    path = name if name.startswith("/") else base + name
     try:
         blocks = der_blocks(data, key)
     except ValueError as e:

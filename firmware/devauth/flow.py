@@ -9,7 +9,7 @@ Everything outside the protocol comes in as arguments: `config` (endpoints, clie
 with a fake transport and a fake clock, without sockets or sleeping.
 """
 
-from devauth import auth, urlenc
+from devauth import auth
 from devauth.errors import (
     AccessDenied,
     ClientRejected,
@@ -71,13 +71,16 @@ class DeviceFlow:
         resp = self._post(self.config.device_authorization_endpoint, form)
         what = "device authorization"
         if resp.status != 200:
-            raise _error_reply(resp, what)
+            raise error_reply(resp, what)
         return parse_device_code(resp.json(what))
 
     # -- RFC 8628 §3.4-3.5: poll the token endpoint ----------------------------------------
 
     def poll(self, code):
-        """Poll until the person approves -> Token; raises AccessDenied, ExpiredToken, ..."""
+        """Poll until the person approves -> Token; raises AccessDenied, ExpiredToken, ...
+
+        `code.expires_in` counts from now (a resumed code passes the time it has left).
+        """
         clock = self.clock
         started = clock.ticks_ms()
         deadline_ms = code.expires_in * 1000
@@ -98,7 +101,7 @@ class DeviceFlow:
                 resp = self._post(self.config.token_endpoint, form)
                 if resp.status == 200:
                     return parse_token(resp.json("token endpoint"))
-                raise _error_reply(resp, "token endpoint")
+                raise error_reply(resp, "token endpoint")
             except OAuthError as e:
                 if e.error == "authorization_pending":  # §3.5: keep polling
                     backoff = 0
@@ -120,8 +123,8 @@ class DeviceFlow:
                 self.observer.retrying(e.short + ": " + str(e), backoff)
 
     def _post(self, url, form):
-        headers = auth.apply(self.config, form)
-        return self.transport.post_form(url, urlenc.encode(form), headers)
+        now = getattr(self.clock, "unix_time", None)  # JWT client authentication needs it
+        return auth.post(self.config, self.transport, url, form, now() if now else None)
 
     def _wait(self, ms, started, deadline_ms):
         """Sleep `ms` in slices of at most a second, telling the observer the time left."""
@@ -184,7 +187,7 @@ def parse_token(obj):
     return t
 
 
-def _error_reply(resp, what):
+def error_reply(resp, what):
     """Turn a non-200 reply into the exception the poll loop classifies (RFC 6749 §5.2)."""
     if resp.status >= 500 or resp.status == 429:
         ra = resp.headers.get("retry-after", "")

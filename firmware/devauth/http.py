@@ -90,20 +90,29 @@ class HTTPClient:
 
     def post_form(self, url, body, headers=()):
         """POST an urlencoded `body` (bytes) with extra `headers` [(name, value)]; -> Response."""
+        return self.request("POST", url, body, headers)
+
+    def get(self, url):
+        """GET `url` (discovery metadata); -> Response."""
+        return self.request("GET", url, None, ())
+
+    def request(self, method, url, body, headers):
         scheme, host, port, path = split_url(url)
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
         key = (scheme, host, port)
         if self._key != key:
             self.close()  # one connection at a time: memory beats a second handshake
-        head = _request_head(host, port, 443 if scheme == "https" else 80, path, len(body), headers)
+        default = 443 if scheme == "https" else 80
+        head = _request_head(method, host, port, default, path, body, headers)
         while True:
             reused = self._io is not None
             if not reused:
                 self._connect(key)
             try:
                 self._write(head)
-                self._write(body)
+                if body:
+                    self._write(body)
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
@@ -391,17 +400,18 @@ def _port(text):
     return int(text)
 
 
-def _request_head(host, port, default_port, path, length, headers):
+def _request_head(method, host, port, default_port, path, body, headers):
     if ":" in host:
         host = "[%s]" % host
     if port != default_port:
         host = "%s:%d" % (host, port)
     parts = [
-        "POST %s HTTP/1.1\r\nHost: %s\r\n" % (path, host),
-        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host),
         "Accept: application/json\r\nUser-Agent: devauth\r\n",
-        "Content-Length: %d\r\n" % length,
     ]
+    if body is not None:
+        parts.append("Content-Type: application/x-www-form-urlencoded\r\n")
+        parts.append("Content-Length: %d\r\n" % len(body))
     for name, value in headers:
         parts.append("%s: %s\r\n" % (name, value))
     parts.append("\r\n")

@@ -17,9 +17,16 @@ class URequestsClient:
         self.allow_http = allow_http
         self.timeout = timeout
         self.max_body = max_body
+        self._buf = bytearray(max_body + 1)  # reply bodies land here: allocated once, reused
         self.connections = self.handshakes = self.requests = 0
 
     def post_form(self, url, body, headers=()):
+        return self.request("POST", url, body, headers)
+
+    def get(self, url):
+        return self.request("GET", url, None, ())
+
+    def request(self, method, url, body, headers):
         scheme = split_url(url)[0]
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
@@ -27,24 +34,33 @@ class URequestsClient:
             import urequests as requests
         except ImportError:
             import requests  # the same module under its micropython-lib name
-        hdrs = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        hdrs = {"Accept": "application/json"}
+        if body is not None:
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
         for name, value in headers:
             hdrs[name] = value
         self.connections += 1
         if scheme == "https":
             self.handshakes += 1
         try:
-            r = requests.post(url, data=body, headers=hdrs, timeout=self.timeout)
+            r = requests.request(method, url, data=body, headers=hdrs, timeout=self.timeout)
         except OSError as e:
             raise NetworkError("request to %s failed (%s)" % (url, _oserr(e))) from None
+        view = memoryview(self._buf)
+        n = 0
         try:
-            data = r.raw.read(self.max_body + 1)
+            while n <= self.max_body:
+                got = r.raw.readinto(view[n:])
+                if not got:
+                    break
+                n += got
         except OSError as e:
             raise NetworkError("reading the reply failed (%s)" % _oserr(e)) from None
         finally:
             r.close()
-        if len(data) > self.max_body:
+        if n > self.max_body:
             raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+        data = bytes(view[:n])
         self.requests += 1
         kept = {}
         for name in getattr(r, "headers", None) or {}:

@@ -1,13 +1,16 @@
-"""Keeps the token response in `state_dir/token.json`; a power cut never leaves half a file.
+"""The token store in `state_dir`: tokens, a pending sign-in and cached metadata, as JSON files.
 
-The file is written to a temporary name, flushed, then renamed over the old one (POSIX rename and
-LittleFS replace atomically). The full token store (refresh, corruption handling) builds on this.
+Every file is written to a temporary name, flushed, then renamed over the old one (POSIX rename
+and LittleFS replace atomically), so a power cut leaves the old or the new file, never half of
+one. A file that does not parse is set aside as `<name>.corrupt` and treated as absent.
 """
 
 import json
 import os
 
-FILE = "token.json"
+TOKEN = "token.json"  # access_token, token_type, refresh_token, scope, expires_at, obtained_at
+PENDING = "pending.json"  # a device code being polled, so a reboot resumes it
+METADATA = "metadata.json"  # discovered server metadata (RFC 8414)
 
 
 def _exists(path):
@@ -29,21 +32,13 @@ def makedirs(path):
             cur += "/"
 
 
-def save(state_dir, token, obtained_at=None):
-    """Write `token` (a flow.Token) atomically; returns the file path."""
+def write(state_dir, name, obj):
+    """Write `obj` as JSON to state_dir/name atomically; returns the path."""
     makedirs(state_dir)
-    data = {
-        "access_token": token.access_token,
-        "token_type": token.token_type,
-        "expires_in": token.expires_in,
-        "refresh_token": token.refresh_token,
-        "scope": token.scope,
-        "obtained_at": obtained_at,
-    }
-    path = state_dir + "/" + FILE
+    path = state_dir + "/" + name
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(data, f)
+        json.dump(obj, f)
         f.flush()
     try:
         os.rename(tmp, path)
@@ -53,11 +48,52 @@ def save(state_dir, token, obtained_at=None):
     return path
 
 
-def load(state_dir):
-    """The saved token dict, or None when there is none or it does not parse."""
+def read(state_dir, name):
+    """The JSON object in state_dir/name, or None (absent, or corrupt and set aside)."""
+    path = state_dir + "/" + name
     try:
-        with open(state_dir + "/" + FILE) as f:
+        with open(path) as f:
             data = json.load(f)
-    except (OSError, ValueError):
+    except OSError:
         return None
-    return data if isinstance(data, dict) and data.get("access_token") else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        try:
+            os.rename(path, path + ".corrupt")
+        except OSError:
+            pass
+        return None
+    return data
+
+
+def delete(state_dir, name):
+    try:
+        os.remove(state_dir + "/" + name)
+    except OSError:
+        pass
+
+
+def record(token, now):
+    """The stored form of a flow.Token; `now` is Unix time or None (clock not set)."""
+    expires_at = None
+    if token.expires_in is not None and now is not None:
+        expires_at = now + token.expires_in
+    return {
+        "access_token": token.access_token,
+        "token_type": token.token_type,
+        "refresh_token": token.refresh_token,
+        "scope": token.scope,
+        "expires_at": expires_at,
+        "obtained_at": now,
+    }
+
+
+def load_token(state_dir):
+    data = read(state_dir, TOKEN)
+    if data is None:
+        return None
+    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+        delete(state_dir, TOKEN)
+        return None
+    return data
