@@ -9,9 +9,13 @@ from devauth.http import HTTPClient, Response
 class FakeClock:
     """ticks in ms that only move when the code under test sleeps."""
 
-    def __init__(self, start=0):
+    def __init__(self, start=0, wall=None):
         self.now = start
         self.sleeps = []
+        self.wall = wall  # Unix seconds at start, or None: the wall clock is not set
+
+    def unix_time(self):
+        return None if self.wall is None else self.wall + self.now // 1000
 
     def ticks_ms(self):
         return self.now
@@ -176,9 +180,17 @@ def reply(status=200, body=b"{}", headers=(), length=True):
 class Config:
     """A stand-in for devauth.config.Config with the fields the flow reads."""
 
-    def __init__(self, method="none", secret=None, scope="openid profile"):
+    def __init__(self, method="none", secret=None, scope="openid profile", state_dir=None):
         self.client_id = "df_client"
         self.client_secret = secret
+        self.private_key = None
+        self.private_key_id = None
+        self.token_endpoint_auth_signing_alg = "HS256" if method == "client_secret_jwt" else None
+        self.client_assertion_audience = None
+        self.issuer = None
+        self.revocation_endpoint = "https://as.example.com/as/revoke_token.oauth2"
+        self.allow_insecure_http = False
+        self.state_dir = state_dir
         self.scope = scope
         self.token_endpoint_auth_method = method
         self.device_authorization_endpoint = "https://as.example.com/as/device_authz.oauth2"
