@@ -82,7 +82,10 @@ class HostileServer:
     def __init__(self, pki, respond):
         self.respond = respond
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(pki["server_pem"], pki["server_key"])
+        if "server_chain" in pki:  # one PEM file with the key and the certificate chain
+            self.ctx.load_cert_chain(pki["server_chain"])
+        else:
+            self.ctx.load_cert_chain(pki["server_pem"], pki["server_key"])
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)

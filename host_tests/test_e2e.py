@@ -119,15 +119,6 @@ def test_untrusted_server_certificate_is_refused(pki_dir, tmp_path):
     assert stats["requests"] == 0
 
 
-def test_server_certificate_for_another_host_is_refused(pki_dir, tmp_path):
-    with server(pki_dir) as srv:
-        url = "https://127.0.0.2:%d" % srv.port  # the certificate names localhost and 127.0.0.1
-        run = run_firmware(
-            write_config(tmp_path, url.replace("127.0.0.2", "localhost.localdomain"), srv.pki)
-        )
-    assert run.code == 1, run
-
-
 @pytest.mark.parametrize("cert", [None, "wrong"])
 def test_tls_client_auth_without_the_registered_certificate_is_rejected(pki_dir, tmp_path, cert):
     with server(pki_dir) as srv:

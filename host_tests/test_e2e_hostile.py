@@ -1,6 +1,8 @@
 """The firmware on the unix port against a broken or hostile HTTPS server: every bad answer gives
 a clear one-line error or a retry, never a traceback, never out-of-memory (run on a small heap)."""
 
+import ssl
+
 import pytest
 from devauth_tools.testca import load_or_make_pki
 from e2e import HostileServer, http_reply, run_firmware, write_config
@@ -125,3 +127,23 @@ def test_zero_interval_is_not_hammered(pki, tmp_path):
         device_reply=http_reply(200, dict(CODE, interval=0)),
     )
     assert run.code == 0, run
+
+
+def test_a_server_certificate_for_another_host_is_refused(tmp_path):
+    import trustme
+
+    ca = trustme.CA()
+    chain = tmp_path / "wrong-host.pem"
+    ca.issue_cert("wrong-host.example").private_key_and_cert_chain_pem.write_to_path(str(chain))
+    ca_der = tmp_path / "ca.der"
+    ca_der.write_bytes(ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode()))
+    pki = {"server_chain": str(chain), "ca_der": str(ca_der)}
+    with HostileServer(pki, lambda path, i: http_reply(200, CODE)) as srv:
+        run = run_firmware(write_config(tmp_path, srv.base_url, pki), heap=SMALL_HEAP)
+        served = list(srv.requests)
+    assert run.code == 1, run
+    assert run.lines[0].startswith(
+        "TLS cert not trusted: server certificate for localhost rejected"
+    ), run
+    assert "does not match" in run.lines[0], run
+    assert served == []
