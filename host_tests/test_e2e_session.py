@@ -1,6 +1,7 @@
 """Staying signed in, end to end on the unix port against `devauth dev-as`: a stored token
 means no new code, a pending sign-in survives a restart."""
 
+import json
 import os
 import subprocess
 import time
@@ -48,3 +49,20 @@ def test_a_pending_sign_in_resumes_with_the_same_code_after_a_restart(pki_dir, t
     assert run.lines[0] == shown.strip()  # the same code on screen again
     assert stats["device_authorizations"] == 1  # no new code was requested
     assert not os.path.exists(os.path.join(str(tmp_path), "state", "pending.json"))
+
+
+def test_endpoints_are_discovered_from_the_issuer_and_cached(pki_dir, tmp_path):
+    with DevAS(str(pki_dir), port=0, auto_approve=0.3, interval=1, quiet=True) as srv:
+        cfg = write_config(
+            tmp_path,
+            srv.base_url,
+            srv.pki,
+            issuer=srv.base_url,
+            device_authorization_endpoint=None,
+            token_endpoint=None,
+        )
+        run = run_firmware(cfg)
+    assert run.code == 0, run
+    cached = json.load(open(os.path.join(str(tmp_path), "state", "metadata.json")))
+    assert cached["token_endpoint"] == srv.base_url + "/as/token.oauth2"
+    assert run.stats["handshakes"] == 1  # discovery shares the sign-in's connection

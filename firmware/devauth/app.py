@@ -26,13 +26,33 @@ def load_config(path):
     try:
         return config.load(path)
     finally:
-        for name in ("config", "pem"):
-            sys.modules.pop("devauth." + name, None)
-            try:
-                delattr(sys.modules["devauth"], name)
-            except AttributeError:
-                pass
-        gc.collect()
+        unload("config", "pem")
+
+
+def unload(*names):
+    """Drop start-up-only modules from the heap (they are imported again if ever needed)."""
+    for name in names:
+        sys.modules.pop("devauth." + name, None)
+        try:
+            delattr(sys.modules["devauth"], name)
+        except (AttributeError, KeyError):
+            pass
+    gc.collect()
+
+
+def discover(cfg, transport):
+    """Resolve the endpoints from the issuer's metadata (cached), then unload discovery."""
+    if not cfg.issuer:
+        return
+    from devauth import discovery
+
+    try:
+        discovery.configure(cfg, transport)
+    except DevauthError:
+        discovery.forget(cfg)
+        raise
+    finally:
+        unload("discovery")
 
 
 def make_transport(cfg, ui):
@@ -61,14 +81,10 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
     With `once`, returns 0 when a valid token is there. On a board it never returns: it sleeps
     until the access token is due for refresh, refreshes it, and signs in again if it must.
     """
-    from devauth import discovery
+    from devauth import tokens
     from devauth.session import REFRESH_MARGIN, Session
 
-    try:
-        discovery.configure(cfg, transport)
-    except DevauthError:
-        discovery.forget(cfg)
-        raise
+    discover(cfg, transport)
     session = Session(cfg, transport, clock, ui)
     announced = False
     while True:
@@ -80,8 +96,9 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
             ui.failed(e)  # a new code follows
             continue
         except DevauthError as e:
-            if not isinstance(e, OAuthError):
-                discovery.forget(cfg)  # the endpoints may have moved: discover again next time
+            if cfg.issuer and not isinstance(e, OAuthError):
+                # The endpoints may have moved: discover again next time.
+                tokens.delete(cfg.state_dir, tokens.METADATA)
             raise
         if not announced:
             ui.signed_in(rec)
