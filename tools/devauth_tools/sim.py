@@ -4,6 +4,7 @@ Unattended (`--approve auto`) the server approves the code a few seconds after i
 run exits 0 once signed in. With `--approve browser` you approve at the printed link.
 """
 
+import json
 import os
 import subprocess
 import tempfile
@@ -44,4 +45,18 @@ def main(args):
         except KeyboardInterrupt:
             code = 130
     print("devauth sim: firmware exited %d" % code)
+    token = os.path.join(work, "state", "token.json")
+    if code == 0 and os.path.exists(token):
+        with open(token) as f:
+            rec = json.load(f)
+        # The token itself is a secret: say what it is and where, never what it says.
+        print(
+            "devauth sim: %s token for scope %r saved in %s (refresh token: %s)"
+            % (
+                rec["token_type"],
+                rec.get("scope"),
+                token,
+                "yes" if rec.get("refresh_token") else "no",
+            )
+        )
     return code
