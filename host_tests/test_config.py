@@ -169,5 +169,6 @@ def test_pem_blocks_and_errors():
     assert der_blocks(CERT_DER, "k") == [CERT_DER]
     assert "file is empty" in str(raises(ValueError, der_blocks, b"  \n", "k"))
     enc = b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
-    assert "encrypted PEM" in str(raises(ValueError, der_blocks, enc, "tls_client_key"))
+    e = raises(ValueError, der_blocks, enc, "tls_client_key")
+    assert str(e) == "tls_client_key: encrypted private keys are not supported"
     assert "not terminated" in str(raises(ValueError, der_blocks, b"-----BEGIN X-----\nAAAA", "k"))

@@ -5,8 +5,6 @@ Reads RSA keys in PKCS#1 (RFC 8017 A.1.2, `RSA PRIVATE KEY`) and PKCS#8 (RFC 520
 Encrypted keys are refused. Error messages never contain key material.
 """
 
-import binascii
-
 # OID contents (without tag and length).
 _OID_RSA = b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"  # 1.2.840.113549.1.1.1 rsaEncryption
 _OID_EC = b"\x2a\x86\x48\xce\x3d\x02\x01"  # 1.2.840.10045.2.1 id-ecPublicKey
@@ -95,34 +93,18 @@ def pem_to_der(data):
     Other blocks (for example `EC PARAMETERS` that `openssl ecparam -genkey` writes first)
     are skipped.
     """
+    from devauth.pem import pem_blocks
+
     if isinstance(data, str):
         data = data.encode()
-    pos = 0
-    while True:
-        b = data.find(b"-----BEGIN ", pos)
-        if b < 0:
-            raise DERError("not an RSA or EC private key")
-        le = data.find(b"-----", b + 11)
-        if le < 0:
-            raise DERError("PEM: bad header")
-        label = data[b + 11 : le]
-        end_marker = b"-----END " + label + b"-----"
-        body_end = data.find(end_marker, le)
-        if body_end < 0:
-            raise DERError("PEM: no END line")
-        pos = body_end + len(end_marker)
-        if label == b"ENCRYPTED PRIVATE KEY":
-            raise DERError("encrypted private keys are not supported")
-        if label in (b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"PRIVATE KEY"):
-            break
-    body = data[le + 5 : body_end]
-    if b":" in body:  # RFC 1421 headers: Proc-Type: 4,ENCRYPTED / DEK-Info
-        raise DERError("encrypted private keys are not supported")
     try:
-        der = binascii.a2b_base64(body)
-    except ValueError:
-        raise DERError("PEM: bad base64") from None
-    return label.decode(), der
+        blocks = pem_blocks(data)
+    except ValueError as e:
+        raise DERError(str(e)) from None
+    for label, der in blocks:
+        if label in (b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"PRIVATE KEY"):
+            return label.decode(), der
+    raise DERError("not an RSA or EC private key")
 
 
 def load_private_key(data):

@@ -6,6 +6,36 @@ mbedTLS on MicroPython takes DER only, so PEM is decoded here, on the device.
 import binascii
 
 
+def pem_blocks(data):
+    """[(label, der)] for every PEM block in `data` (bytes): label like b"CERTIFICATE".
+
+    Raises ValueError (one line, no key material) for a broken or an encrypted block.
+    """
+    blocks = []
+    pos = 0
+    while True:
+        start = data.find(b"-----BEGIN ", pos)
+        if start < 0:
+            return blocks
+        head_end = data.find(b"-----", start + 11)
+        if head_end < 0:
+            raise ValueError("PEM header not terminated")
+        label = bytes(data[start + 11 : head_end])
+        end_marker = b"-----END " + label + b"-----"
+        end = data.find(end_marker, head_end)
+        if end < 0:
+            raise ValueError("PEM block not terminated")
+        body = data[head_end + 5 : end]
+        # RFC 1421 headers (Proc-Type: 4,ENCRYPTED) or PKCS#8 ENCRYPTED PRIVATE KEY
+        if b"ENCRYPTED" in label or b":" in body:
+            raise ValueError("encrypted private keys are not supported")
+        try:
+            blocks.append((label, binascii.a2b_base64(body)))
+        except ValueError:
+            raise ValueError("PEM block is not valid base64") from None
+        pos = end + len(end_marker)
+
+
 def der_blocks(data, what):
     """Return the list of DER blobs in `data` (PEM text or one DER blob).
 
@@ -20,24 +50,7 @@ def der_blocks(data, what):
         if stripped[0] == 0x30:  # a DER SEQUENCE
             return [bytes(data)]
         raise ValueError("%s: not PEM or DER" % what)
-    blocks = []
-    pos = 0
-    while True:
-        start = data.find(b"-----BEGIN ", pos)
-        if start < 0:
-            break
-        body = data.find(b"-----", start + 11)
-        if data.find(b"ENCRYPTED", start, body) >= 0:
-            raise ValueError("%s: encrypted PEM is not supported, store the key unencrypted" % what)
-        body = data.find(b"\n", body)
-        end = data.find(b"-----END ", start)
-        if body < 0 or end < 0:
-            raise ValueError("%s: PEM block not terminated" % what)
-        try:
-            blocks.append(binascii.a2b_base64(data[body + 1 : end]))
-        except ValueError:
-            raise ValueError("%s: PEM block is not valid base64" % what) from None
-        pos = data.find(b"\n", end)
-        if pos < 0:
-            break
-    return blocks
+    try:
+        return [der for _, der in pem_blocks(data)]
+    except ValueError as e:
+        raise ValueError("%s: %s" % (what, e)) from None
