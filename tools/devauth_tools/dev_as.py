@@ -1,22 +1,44 @@
 """devauth dev-as: a local OAuth 2.0 authorization server for the Device Authorization Grant.
 
 RFC 8628 on PingFederate's paths, built on Authlib (`DeviceAuthorizationEndpoint`,
-`DeviceCodeGrant`, the Flask `AuthorizationServer`), served over HTTPS with a trustme test CA by
-werkzeug's threaded server with HTTP/1.1 keep-alive:
+`DeviceCodeGrant`, `RefreshTokenGrant`, `RevocationEndpoint`, `JWTBearerClientAssertion`, the
+Flask `AuthorizationServer`), served over HTTPS with a trustme test CA by werkzeug's threaded
+server with HTTP/1.1 keep-alive:
 
 - `POST /as/device_authz.oauth2`  device authorization (RFC 8628 §3.1)
-- `POST /as/token.oauth2`         token (device_code and refresh_token grants)
+- `POST /as/token.oauth2`         token (device_code and refresh_token grants; every refresh
+                                  rotates the refresh token, a used one answers invalid_grant)
+- `POST /as/revoke_token.oauth2`  revocation (RFC 7009; a refresh token takes its access token
+                                  with it)
 - `GET|POST /as/user_authz.oauth2` the page where a person approves or denies a user code
-- `GET /_devauth/stats`            connection and request counters (JSON)
-- `GET /.well-known/oauth-authorization-server` (and `openid-configuration`): metadata
+- `GET /_devauth/stats`            connection, request and client-authentication counters (JSON)
+- `GET /.well-known/oauth-authorization-server` (and `openid-configuration`): RFC 8414 metadata,
+  with RFC 8705 `mtls_endpoint_aliases` when a second, mTLS-only listener runs (`mtls_port`)
 
-Clients (in memory): `public-device` (none), `basic-device` (client_secret_basic),
-`post-device` (client_secret_post), `mtls-device` (tls_client_auth, RFC 8705 §2.1.2).
+Clients (in memory; every endpoint takes the same method; `server.json` lists them):
+
+- `public-device`      none
+- `basic-device`       client_secret_basic, secret `CLIENT_SECRET` ("s3cr:t/+&=% é")
+- `post-device`        client_secret_post, the same secret
+- `mtls-device`        tls_client_auth (RFC 8705 §2.1.2), subject `CN=devauth-test-device,O=devauth`
+                       (the PKI's `client.*`); only on the mTLS port when there is one
+- `jwt-secret-device`  client_secret_jwt (RFC 7523), HS256 with `JWT_SECRET`
+                       ("a-32-byte-or-longer-shared-secret-for-hs256!!")
+- `jwt-rsa-device`     private_key_jwt, RS256, kid `rsa-1` (the PKI's `jwt-rsa.key`)
+- `jwt-ec-device`      private_key_jwt, ES256, kid `ec-1` (the PKI's `jwt-ec.key`)
+
+A client assertion must have `iss` = `sub` = the client id; an `aud` of the token endpoint, the
+device authorization endpoint or the issuer (the base URL); an `exp` not past and at most an hour
+ahead, an `iat` and `nbf` not in the future (60 s leeway each); a `jti` not seen before
+(PingFederate's replay prevention); and the client's `alg`. A `kid`, if any, must be the
+client's; a `client_id` sent with the assertion must be its `sub`. Every failure is 401
+`invalid_client`.
 
 In-process use (tests)::
 
-    with DevAS(state_dir, port=0, auto_approve=1.0, interval=1) as srv:
-        srv.base_url, srv.port, srv.pki, srv.stats(), srv.approve(user_code)
+    with DevAS(state_dir, port=0, auto_approve=1.0, interval=1, mtls_port=0) as srv:
+        srv.base_url, srv.port, srv.mtls_base_url, srv.mtls_port, srv.pki, srv.jwks,
+        srv.metadata(), srv.stats(), srv.approve(user_code), srv.token_info(token)
 
 Command line: `devauth dev-as --help` (this module's `main(argv)`).
 """
@@ -24,6 +46,7 @@ Command line: `devauth dev-as --help` (this module's `main(argv)`).
 import argparse
 import base64
 import binascii
+import functools
 import hmac
 import json
 import os
@@ -40,8 +63,14 @@ from urllib.parse import unquote_plus
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    OAuth2Error,
+    UnsupportedTokenTypeError,
+)
 from authlib.oauth2.rfc6749.grants import RefreshTokenGrant
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc8628 import (
     DEVICE_CODE_GRANT_TYPE,
     DeviceAuthorizationEndpoint,
@@ -50,13 +79,16 @@ from authlib.oauth2.rfc8628 import (
 )
 from cryptography import x509
 from flask import Flask, Response, jsonify, request
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
 from markupsafe import escape
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from devauth_tools.testca import CLIENT_SUBJECT, load_or_make_pki
+from devauth_tools.testca import CLIENT_SUBJECT, JWT_EC_KID, JWT_RSA_KID, load_or_make_pki
 
 DEVICE_AUTHZ_PATH = "/as/device_authz.oauth2"
 TOKEN_PATH = "/as/token.oauth2"
+REVOKE_PATH = "/as/revoke_token.oauth2"
 USER_AUTHZ_PATH = "/as/user_authz.oauth2"
 STATS_PATH = "/_devauth/stats"
 METADATA_PATHS = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
@@ -64,10 +96,25 @@ METADATA_PATHS = ("/.well-known/oauth-authorization-server", "/.well-known/openi
 # RFC 6749 §2.3.1 makes the client form-urlencode id and secret before HTTP Basic: this secret
 # needs it (":" "/" "+" "&" "=" "%" " " and a non-ASCII letter).
 CLIENT_SECRET = "s3cr:t/+&=% é"
+# client_secret_jwt: an HS256 key must be at least 32 bytes (RFC 7518 §3.2).
+JWT_SECRET = "a-32-byte-or-longer-shared-secret-for-hs256!!"
 DEFAULT_SCOPE = "openid profile"
 SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
 ACCESS_TOKEN_EXPIRES_IN = 3600
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "tls_client_auth", "none"]
+# The order Authlib tries them in; "none" last, so a JWT client's client_id is not taken for a
+# public client's.
+AUTH_METHODS = [
+    "client_secret_basic",
+    "client_secret_post",
+    "tls_client_auth",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+]
+JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
+JWT_SIGNING_ALGS = ["HS256", "RS256", "ES256"]
+JWT_LEEWAY = 60  # seconds of clock skew allowed for exp, iat and nbf
+MAX_ASSERTION_LIFETIME = 3600  # a client assertion's exp may be at most this far ahead
 DEV_USER = "devauth-dev-user"
 
 STATS_KEYS = (
@@ -76,6 +123,10 @@ STATS_KEYS = (
     "requests",
     "device_authorizations",
     "token_requests",
+    "revocation_requests",
+    "refreshes",
+    "revocations",
+    "replays_rejected",
 )
 HANDSHAKE_TIMEOUT = 10.0
 IDLE_TIMEOUT = 30.0  # seconds a kept-alive connection may sit idle
@@ -94,16 +145,29 @@ FAIL_HTML = (
 
 
 class Client(ClientMixin):
-    """A registered client; every one may use the device_code and refresh_token grants."""
+    """A registered client; every one may use the device_code and refresh_token grants.
 
-    def __init__(self, client_id, auth_method, secret=None, subject_dn=None):
+    JWT clients also have `signing_alg` (their `token_endpoint_auth_signing_alg`) and, for
+    private_key_jwt, `kid` and `jwks` (a joserfc KeySet with their public key, set from the PKI).
+    """
+
+    def __init__(
+        self, client_id, auth_method, secret=None, subject_dn=None, signing_alg=None, kid=None
+    ):
         self.client_id = client_id
         self.token_endpoint_auth_method = auth_method
         self.client_secret = secret
         self.tls_client_auth_subject_dn = subject_dn  # RFC 8705 §2.1.2 metadata
+        self.signing_alg = signing_alg
+        self.kid = kid
+        self.jwks = None
+        self.private_key_files = {}  # describe(): where the PKI put the private key
         self.grant_types = (DEVICE_CODE_GRANT_TYPE, "refresh_token")
         self.scope = " ".join(SUPPORTED_SCOPES)
         self.default_scope = DEFAULT_SCOPE
+        self._hmac_key = None
+        if auth_method == "client_secret_jwt":
+            self._hmac_key = OctKey.import_key(secret, {"alg": signing_alg, "use": "sig"})
 
     def get_client_id(self):
         return self.client_id
@@ -126,7 +190,7 @@ class Client(ClientMixin):
         return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
 
     def check_endpoint_auth_method(self, method, endpoint):
-        # The same method at the token and the device authorization endpoints.
+        # The same method at the token, device authorization and revocation endpoints.
         return method == self.token_endpoint_auth_method
 
     def check_response_type(self, response_type):
@@ -135,17 +199,40 @@ class Client(ClientMixin):
     def check_grant_type(self, grant_type):
         return grant_type in self.grant_types
 
+    def assertion_key(self):
+        """The key a client assertion is verified with: its `alg` fixed, so no other is taken."""
+        if self.token_endpoint_auth_method == "client_secret_jwt":
+            return self._hmac_key
+        return self.jwks if self.jwks is not None else KeySet([])
+
     def describe(self):
         out = {"method": self.token_endpoint_auth_method}
         if self.client_secret is not None:
             out["secret"] = self.client_secret
         if self.tls_client_auth_subject_dn is not None:
             out["subject_dn"] = self.tls_client_auth_subject_dn
+        if self.signing_alg is not None:
+            out["alg"] = self.signing_alg
+        if self.kid is not None:
+            out["kid"] = self.kid
+        out.update(self.private_key_files)
         out["scope"] = self.default_scope
         return out
 
 
+# private_key_jwt clients: client id -> (kid, alg, PKI keys of the private key: PKCS#1/SEC1 PEM,
+# PKCS#8 (DER for RSA, PEM for EC))
+JWT_KEY_CLIENTS = {
+    "jwt-rsa-device": (JWT_RSA_KID, "RS256", "jwt_rsa_key", "jwt_rsa_pk8_der"),
+    "jwt-ec-device": (JWT_EC_KID, "ES256", "jwt_ec_key", "jwt_ec_pk8_pem"),
+}
+
+
 def default_clients():
+    jwt_key_clients = [
+        Client(cid, "private_key_jwt", signing_alg=alg, kid=kid)
+        for cid, (kid, alg, _, _) in JWT_KEY_CLIENTS.items()
+    ]
     return {
         c.client_id: c
         for c in (
@@ -153,8 +240,25 @@ def default_clients():
             Client("basic-device", "client_secret_basic", secret=CLIENT_SECRET),
             Client("post-device", "client_secret_post", secret=CLIENT_SECRET),
             Client("mtls-device", "tls_client_auth", subject_dn=CLIENT_SUBJECT),
+            Client(
+                "jwt-secret-device", "client_secret_jwt", secret=JWT_SECRET, signing_alg="HS256"
+            ),
+            *jwt_key_clients,
         )
     }
+
+
+def load_client_keys(clients, pki):
+    """Give the private_key_jwt clients their public keys from the PKI's `jwks.json`."""
+    with open(pki["jwks_json"], encoding="utf-8") as f:
+        jwks = KeySet.import_key_set(json.load(f))
+    for client_id, (kid, _alg, pem_key, pkcs8_key) in JWT_KEY_CLIENTS.items():
+        client = clients[client_id]
+        client.jwks = KeySet([k for k in jwks.keys if k.kid == kid])
+        client.private_key_files = {
+            "private_key": pki[pem_key],
+            "private_key_pkcs8": pki[pkcs8_key],
+        }
 
 
 def basic_credentials(headers):
@@ -198,13 +302,23 @@ def _subject_matches(cert_der, expected_dn):
     return cert.subject.rfc4514_string() == expected.rfc4514_string()
 
 
-def authenticate_tls_client_auth(query_client, req):
+def authenticate_tls_client_auth(query_client, req, store=None):
     """Authlib client-auth method `tls_client_auth` (RFC 8705 §2.1.2, PKI method).
 
     The TLS layer has checked that the certificate chains to the client CA; here its subject DN
-    must equal the client's registered `tls_client_auth_subject_dn`.
+    must equal the client's registered `tls_client_auth_subject_dn`. With a separate mTLS
+    listener (PingFederate-style), only requests that came through it qualify.
     """
     client_id = req.payload.client_id
+    if (
+        store is not None
+        and store.opts["mtls_port"] is not None
+        and request.environ.get("devauth.listener") != "mtls"
+    ):
+        client = query_client(client_id) if client_id else None
+        if client is not None and client.token_endpoint_auth_method == "tls_client_auth":
+            request.environ["devauth.note"] = "tls_client_auth only on the mTLS port"
+        return None
     cert_der = request.environ.get("devauth.peer_cert_der")
     if not client_id or not cert_der:
         return None
@@ -214,6 +328,64 @@ def authenticate_tls_client_auth(query_client, req):
     if _subject_matches(cert_der, client.tls_client_auth_subject_dn):
         return client
     return None
+
+
+def _unauthorized(description):
+    return InvalidClientError(status_code=401, description=description)
+
+
+class ClientAssertionAuth(JWTBearerClientAssertion):
+    """Authlib's RFC 7523 client assertion check for one method, `client_secret_jwt` or
+    `private_key_jwt`: signature with the client's key and `alg`, `iss` = `sub`, `aud`, `exp`,
+    `iat`/`nbf` (with `JWT_LEEWAY`), and `jti` once only.
+
+    Both methods read the same form fields, and Authlib tries each registered method in turn, so
+    an assertion from a client registered for the other method is left to it (`None`) instead of
+    being checked, and its jti spent, twice. Every failure is 401 `invalid_client`.
+    """
+
+    def __init__(self, store, method):
+        super().__init__(validate_jti=True, leeway=JWT_LEEWAY)
+        self.CLIENT_AUTH_METHOD = method
+        self.store = store
+
+    def __call__(self, query_client, req):
+        form = req.form
+        assertion = form.get("client_assertion")
+        if form.get("client_assertion_type") != self.CLIENT_ASSERTION_TYPE or not assertion:
+            return None
+        try:
+            _, claims = self.extract_assertion(assertion)
+            sub = claims.get("sub")
+            client = query_client(sub) if isinstance(sub, str) else None
+            if client is not None and client.token_endpoint_auth_method != self.CLIENT_AUTH_METHOD:
+                return None
+            client_id = form.get("client_id")
+            if client_id is not None and client_id != sub:  # RFC 7521 §4.2
+                raise InvalidClientError(description="client_id is not the assertion's sub")
+            return super().__call__(query_client, req)
+        except InvalidClientError as exc:
+            raise _unauthorized(exc.description) from exc
+        except (JoseError, ValueError, KeyError, TypeError) as exc:  # e.g. no usable key
+            raise _unauthorized(f"Invalid JWT assertion ({type(exc).__name__}).") from exc
+
+    def verify_claims(self, claims):
+        # RFC 7523 §3 lets a server refuse an exp unreasonably far in the future: that catches
+        # milliseconds for seconds, and bounds how long a jti must be remembered.
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and exp > time.time() + MAX_ASSERTION_LIFETIME:
+            raise InvalidClientError(description="Claim 'exp' is too far in the future.")
+        super().verify_claims(claims)
+
+    def get_audiences(self):
+        base = self.store.base_url
+        return [base + TOKEN_PATH, base + DEVICE_AUTHZ_PATH, base]
+
+    def resolve_client_public_key(self, client):
+        return client.assertion_key()
+
+    def validate_jti(self, claims, jti):
+        return self.store.use_jti(claims["sub"], jti, claims["exp"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,7 +436,7 @@ class _DeviceCodeGrant(DeviceCodeGrant):
 
 class _RefreshTokenGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
-    INCLUDE_NEW_REFRESH_TOKEN = True
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: a new refresh token each time
 
     def authenticate_refresh_token(self, refresh_token):
         return self.server.store.find_refresh_token(refresh_token)
@@ -273,11 +445,28 @@ class _RefreshTokenGrant(RefreshTokenGrant):
         return refresh_token["user"]
 
     def revoke_old_credential(self, refresh_token):
-        self.server.store.revoke(refresh_token)
+        self.server.store.rotated(refresh_token)
+
+
+class _RevocationEndpoint(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def check_params(self, req, client):
+        try:
+            super().check_params(req, client)
+        except UnsupportedTokenTypeError as exc:
+            # Authlib makes it a 401 (a ForbiddenError); RFC 7009 §2.2.1: an RFC 6749 §5.2 400
+            raise OAuth2Error(error=exc.error, status_code=400) from exc
+
+    def query_token(self, token_string, token_type_hint):
+        return self.server.store.find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, req):
+        self.server.store.revoke_token(token, req.form["token"])
 
 
 class _Token(dict):
-    """A stored token (Authlib's TokenMixin calls, for the refresh_token grant)."""
+    """One token response: access and refresh token (Authlib's TokenMixin calls)."""
 
     def check_client(self, client):
         return self["client_id"] == client.get_client_id()
@@ -293,6 +482,11 @@ class _AuthorizationServer(AuthorizationServer):
     def __init__(self, app, store):
         self.store = store
         super().__init__(app, query_client=store.query_client, save_token=store.save_token)
+
+    def authenticate_client(self, req, methods, endpoint="token"):
+        client = super().authenticate_client(req, methods, endpoint)
+        self.store.count_auth(req.auth_method)
+        return client
 
 
 def normalize_user_code(code):
@@ -315,10 +509,14 @@ class _Store:
         self.by_user_code = {}  # user_code -> device_code
         self.decisions = {}  # user_code -> (user, approved)
         self.tokens = {}  # refresh_token -> _Token
+        self.access_tokens = {}  # access_token -> the same _Token
+        self.jtis = {}  # (client_id, jti) -> until when it is remembered
+        self.mtls_base_url = None
         self.counters = dict.fromkeys(STATS_KEYS, 0)
         self.counters.update(
             tls_handshake_failures=0, injected_failures=0, slow_downs=0, tokens_issued=0
         )
+        self.auth_methods = {}  # method -> successful client authentications
         self.endpoint_requests = 0
 
     def count(self, key, n=1):
@@ -326,13 +524,57 @@ class _Store:
             self.counters[key] += n
             return self.counters[key]
 
+    def count_auth(self, method):
+        with self.lock:
+            self.auth_methods[method] = self.auth_methods.get(method, 0) + 1
+
     def stats(self):
         with self.lock:
-            return dict(self.counters)
+            out = dict(self.counters)
+            out["auth_methods"] = dict(self.auth_methods)
+            return out
+
+    def metadata(self):
+        """RFC 8414 authorization server metadata (also served as openid-configuration)."""
+        base = self.base_url
+        meta = {
+            "issuer": base,
+            "device_authorization_endpoint": base + DEVICE_AUTHZ_PATH,
+            "token_endpoint": base + TOKEN_PATH,
+            "revocation_endpoint": base + REVOKE_PATH,
+            "grant_types_supported": [DEVICE_CODE_GRANT_TYPE, "refresh_token"],
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "token_endpoint_auth_signing_alg_values_supported": list(JWT_SIGNING_ALGS),
+            "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(JWT_SIGNING_ALGS),
+            "scopes_supported": list(SUPPORTED_SCOPES),
+        }
+        if self.mtls_base_url:  # RFC 8705 §5
+            mtls = self.mtls_base_url
+            meta["mtls_endpoint_aliases"] = {
+                "token_endpoint": mtls + TOKEN_PATH,
+                "device_authorization_endpoint": mtls + DEVICE_AUTHZ_PATH,
+                "revocation_endpoint": mtls + REVOKE_PATH,
+            }
+        return meta
 
     # clients and tokens
     def query_client(self, client_id):
         return self.clients.get(client_id)
+
+    def use_jti(self, client_id, jti, exp):
+        """True the first time a client's assertion `jti` is seen while its `exp` (+ leeway) lasts;
+        False (a replay, counted) after."""
+        now = time.time()
+        with self.lock:
+            for key in [k for k, until in self.jtis.items() if until < now]:
+                del self.jtis[key]
+            key = (client_id, jti)
+            if key in self.jtis:
+                self.counters["replays_rejected"] += 1
+                return False
+            self.jtis[key] = exp + JWT_LEEWAY
+            return True
 
     def save_token(self, token, req):
         with self.lock:
@@ -340,21 +582,68 @@ class _Store:
             credential = getattr(req, "credential", None)
             if credential is not None:
                 credential["used"] = True  # a device code gives one token response
+            record = _Token(
+                client_id=req.client.get_client_id(),
+                scope=token.get("scope"),
+                user=req.user or DEV_USER,
+                access_token=token["access_token"],
+                refresh_token=token.get("refresh_token"),
+                expires_at=time.time() + token["expires_in"],
+                revoked=False,  # the refresh token
+                access_revoked=False,
+            )
+            self.access_tokens[token["access_token"]] = record
             if token.get("refresh_token"):
-                self.tokens[token["refresh_token"]] = _Token(
-                    client_id=req.client.get_client_id(),
-                    scope=token.get("scope"),
-                    user=req.user or DEV_USER,
-                )
+                self.tokens[token["refresh_token"]] = record
 
     def find_refresh_token(self, refresh_token):
         with self.lock:
             token = self.tokens.get(refresh_token)
             return token if token is not None and not token.is_revoked() else None
 
-    def revoke(self, token):
+    def rotated(self, token):
+        """A refresh token was used: it is spent (its access token lives on until it expires)."""
         with self.lock:
             token["revoked"] = True
+            self.counters["refreshes"] += 1
+
+    def find_token(self, token_string, hint=None):
+        """The record of an access or refresh token, revoked or not (RFC 7009: the hint is only
+        where to look first)."""
+        with self.lock:
+            tables = [self.access_tokens, self.tokens]
+            if hint == "refresh_token":
+                tables.reverse()
+            for table in tables:
+                if token_string in table:
+                    return table[token_string]
+            return None
+
+    def revoke_token(self, token, token_string):
+        """RFC 7009: a refresh token goes with its access token; an access token alone."""
+        with self.lock:
+            if token_string == token.get("refresh_token"):
+                token["revoked"] = True
+            token["access_revoked"] = True
+            self.counters["revocations"] += 1
+
+    def token_info(self, token_string):
+        with self.lock:
+            token = self.find_token(token_string)
+            if token is None:
+                return None
+            if token_string == token.get("refresh_token"):
+                kind, active = "refresh_token", not token["revoked"]
+            else:
+                kind = "access_token"
+                active = not token["access_revoked"] and time.time() < token["expires_at"]
+            return {
+                "token_type_hint": kind,
+                "active": active,
+                "client_id": token["client_id"],
+                "scope": token["scope"],
+                "expires_at": token["expires_at"] if kind == "access_token" else None,
+            }
 
     # device codes
     def user_code_taken(self, user_code):
@@ -499,22 +788,31 @@ def create_app(store):
     app.config.update(
         OAUTH2_REFRESH_TOKEN_GENERATOR=True,
         OAUTH2_TOKEN_EXPIRES_IN={
-            DEVICE_CODE_GRANT_TYPE: ACCESS_TOKEN_EXPIRES_IN,
-            "refresh_token": ACCESS_TOKEN_EXPIRES_IN,
+            DEVICE_CODE_GRANT_TYPE: store.opts["access_token_lifetime"],
+            "refresh_token": store.opts["access_token_lifetime"],
         },
         OAUTH2_SCOPES_SUPPORTED=list(SUPPORTED_SCOPES),
     )
     server = _AuthorizationServer(app, store)
     server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
-    server.register_client_auth_method("tls_client_auth", authenticate_tls_client_auth)
+    server.register_client_auth_method(
+        "tls_client_auth", functools.partial(authenticate_tls_client_auth, store=store)
+    )
+    for method in JWT_METHODS:
+        server.register_client_auth_method(method, ClientAssertionAuth(store, method))
     server.register_grant(_DeviceCodeGrant)
     server.register_grant(_RefreshTokenGrant)
     server.register_endpoint(_DeviceAuthorizationEndpoint(server, store))
+    server.register_endpoint(_RevocationEndpoint)
     app.extensions["devauth.authorization_server"] = server
 
     @app.before_request
     def count_and_fail():
-        counter = {DEVICE_AUTHZ_PATH: "device_authorizations", TOKEN_PATH: "token_requests"}
+        counter = {
+            DEVICE_AUTHZ_PATH: "device_authorizations",
+            TOKEN_PATH: "token_requests",
+            REVOKE_PATH: "revocation_requests",
+        }
         key = counter.get(request.path)
         if key is None:
             return None
@@ -535,7 +833,10 @@ def create_app(store):
         if response.status_code >= 400 and response.mimetype == "application/json":
             body = response.get_json(silent=True) or {}
             if isinstance(body, dict) and body.get("error"):
-                request.environ.setdefault("devauth.note", str(body["error"]))
+                note = str(body["error"])
+                if body.get("error_description"):
+                    note += f": {body['error_description']}"
+                request.environ.setdefault("devauth.note", note)
         return response
 
     @app.post(DEVICE_AUTHZ_PATH)
@@ -545,6 +846,10 @@ def create_app(store):
     @app.post(TOKEN_PATH)
     def token():
         return server.create_token_response()
+
+    @app.post(REVOKE_PATH)
+    def revoke():
+        return server.create_endpoint_response(RevocationEndpoint.ENDPOINT_NAME)
 
     @app.route(USER_AUTHZ_PATH, methods=["GET", "POST"])
     def user_authz():
@@ -584,15 +889,7 @@ def create_app(store):
         return jsonify(store.stats())
 
     def metadata():
-        base = store.base_url
-        return jsonify(
-            issuer=base,
-            device_authorization_endpoint=base + DEVICE_AUTHZ_PATH,
-            token_endpoint=base + TOKEN_PATH,
-            grant_types_supported=[DEVICE_CODE_GRANT_TYPE, "refresh_token"],
-            token_endpoint_auth_methods_supported=AUTH_METHODS,
-            scopes_supported=list(SUPPORTED_SCOPES),
-        )
+        return jsonify(store.metadata())
 
     for i, path in enumerate(METADATA_PATHS):
         app.add_url_rule(path, f"metadata{i}", metadata)
@@ -724,6 +1021,7 @@ class _Handler(WSGIRequestHandler):
             der = None
         environ["devauth.peer_cert_der"] = der
         environ["devauth.connection"] = self.conn_id
+        environ["devauth.listener"] = self.server.listener
         return environ
 
     def run_wsgi(self):
@@ -805,7 +1103,7 @@ class _Handler(WSGIRequestHandler):
         self.flush_headers()
         note = self.environ.get("devauth.note") if getattr(self, "environ", None) else None
         path = self.path.split("?", 1)[0]
-        line = f"conn {self.conn_id}: {self.command} {path} -> {code}"
+        line = f"{self.server.log_prefix}conn {self.conn_id}: {self.command} {path} -> {code}"
         self.store.log(line + (f" ({note})" if note else ""))
 
     def log_request(self, code="-", size="-"):
@@ -822,8 +1120,10 @@ class _Server(ThreadedWSGIServer):
     daemon_threads = False
     block_on_close = True  # server_close() joins the connection threads
 
-    def __init__(self, host, port, app, store, ssl_context):
+    def __init__(self, host, port, app, store, ssl_context, listener="main"):
         self.store = store
+        self.listener = listener  # "main", or "mtls": the listener that requires a certificate
+        self.log_prefix = "" if listener == "main" else listener + " "
         self._live = {}
         self._live_lock = threading.Lock()
         self._closing = False
@@ -853,13 +1153,18 @@ class _Server(ThreadedWSGIServer):
                     pass
 
 
-def make_tls_context(pki):
+def make_tls_context(pki, require_client_cert=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(pki["server_pem"], pki["server_key"])
     ctx.load_verify_locations(cafile=pki["client_ca_pem"])
-    ctx.verify_mode = ssl.CERT_OPTIONAL  # ask for a client certificate (tls_client_auth)
+    # ask for a client certificate (tls_client_auth); the mTLS listener insists on one
+    ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
     return ctx
+
+
+def _url(host, port):
+    return f"https://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -873,8 +1178,16 @@ class DevAS:
     Options are the command-line flags: `host`, `port` (0 = a free port), `auto_approve`
     (seconds after issue; None = only a person or `approve()` decides), `deny` (auto-approval
     denies), `interval`, `expires_in`, `no_interval`, `slow_down_every`, `fail_every`,
-    `close_after_response`, `no_keep_alive`; also `advertise_host` (the host name in
-    `base_url` and, besides localhost and 127.0.0.1, in the server certificate) and `quiet`.
+    `close_after_response`, `no_keep_alive`, `access_token_lifetime` (seconds, 3600),
+    `mtls_port` (None: no second listener; 0 = a free port: an HTTPS listener that requires a
+    client certificate, serves the same endpoints, is advertised as RFC 8705
+    `mtls_endpoint_aliases`, and is then the only place `tls_client_auth` is accepted); also
+    `advertise_host` (the host name in `base_url` and, besides localhost and 127.0.0.1, in the
+    server certificate) and `quiet`.
+
+    After `start()`: `port`, `base_url`, `mtls_port`, `mtls_base_url` (None without mTLS
+    listener), `pki` (testca paths), `jwks` (the private_key_jwt clients' public JWK Set),
+    `clients` (what `server.json` lists), `metadata()`.
     """
 
     def __init__(
@@ -893,6 +1206,8 @@ class DevAS:
         close_after_response=False,
         no_keep_alive=False,
         advertise_host="localhost",
+        access_token_lifetime=ACCESS_TOKEN_EXPIRES_IN,
+        mtls_port=None,
         quiet=False,
         log_stream=None,
     ):
@@ -903,6 +1218,10 @@ class DevAS:
         for name, value in (("slow_down_every", slow_down_every), ("fail_every", fail_every)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if int(access_token_lifetime) < 1:
+            raise ValueError("access_token_lifetime must be at least 1")
+        if mtls_port is not None and mtls_port < 0:
+            raise ValueError("mtls_port must be 0 (a free port) or a port number")
         self.host = host
         self.requested_port = port
         self.advertise_host = advertise_host
@@ -918,6 +1237,8 @@ class DevAS:
             "fail_every": fail_every,
             "close_after_response": close_after_response,
             "no_keep_alive": no_keep_alive,
+            "access_token_lifetime": int(access_token_lifetime),
+            "mtls_port": mtls_port,
         }
         self._quiet = quiet
         self._log_stream = log_stream
@@ -926,10 +1247,15 @@ class DevAS:
         self.app = create_app(self.store)
         self.port = None
         self.base_url = None
+        self.mtls_port = None
+        self.mtls_base_url = None
         self.pki = None
+        self.jwks = None
         self.server_json = os.path.join(self.state_dir, "server.json")
         self._server = None
         self._thread = None
+        self._mtls_server = None
+        self._mtls_thread = None
 
     def _log(self, line):
         if self._quiet:
@@ -951,24 +1277,45 @@ class DevAS:
         if self.advertise_host not in hosts:
             hosts.append(self.advertise_host)
         self.pki = load_or_make_pki(self.state_dir, hosts)
-        ctx = make_tls_context(self.pki)
-        try:
-            self._server = _Server(self.host, self.requested_port, self.app, self.store, ctx)
-        except SystemExit as exc:  # werkzeug exits when it cannot bind
-            raise OSError(f"dev-as: cannot listen on {self.host}:{self.requested_port}") from exc
+        load_client_keys(self.store.clients, self.pki)
+        with open(self.pki["jwks_json"], encoding="utf-8") as f:
+            self.jwks = json.load(f)
+        self._server = self._listen(self.requested_port, make_tls_context(self.pki), "main")
         self.port = self._server.port
-        host = self.advertise_host
-        self.base_url = f"https://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        self.base_url = _url(self.advertise_host, self.port)
         self.store.base_url = self.base_url
+        if self.opts["mtls_port"] is not None:
+            try:
+                ctx = make_tls_context(self.pki, require_client_cert=True)
+                self._mtls_server = self._listen(self.opts["mtls_port"], ctx, "mtls")
+            except OSError:
+                self._server.server_close()
+                self._server = None
+                raise
+            self.mtls_port = self._mtls_server.port
+            self.mtls_base_url = _url(self.advertise_host, self.mtls_port)
+            self.store.mtls_base_url = self.mtls_base_url
         self._write_server_json()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
+        self._thread = self._serve(self._server)
+        if self._mtls_server is not None:
+            self._mtls_thread = self._serve(self._mtls_server)
+        return self
+
+    def _listen(self, port, ctx, listener):
+        try:
+            return _Server(self.host, port, self.app, self.store, ctx, listener)
+        except SystemExit as exc:  # werkzeug exits when it cannot bind
+            raise OSError(f"dev-as: cannot listen on {self.host}:{port}") from exc
+
+    def _serve(self, server):
+        thread = threading.Thread(
+            target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name=f"dev-as:{self.port}",
+            name=f"dev-as:{server.port}",
             daemon=True,
         )
-        self._thread.start()
-        return self
+        thread.start()
+        return thread
 
     def _write_server_json(self):
         info = {
@@ -978,11 +1325,13 @@ class DevAS:
             "ca_pem": self.pki["ca_pem"],
             "pki": self.pki,
             "clients": self.clients,
-            "issuer": self.base_url,
-            "device_authorization_endpoint": self.base_url + DEVICE_AUTHZ_PATH,
-            "token_endpoint": self.base_url + TOKEN_PATH,
+            "jwks": self.jwks,
+            **self.metadata(),
             "verification_uri": self.base_url + USER_AUTHZ_PATH,
             "stats_url": self.base_url + STATS_PATH,
+            "mtls_port": self.mtls_port,
+            "mtls_base_url": self.mtls_base_url,
+            "access_token_lifetime": self.opts["access_token_lifetime"],
             "pid": os.getpid(),
         }
         tmp = self.server_json + ".tmp"
@@ -995,10 +1344,14 @@ class DevAS:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()  # the accept loop ends; serve_forever then joins connection threads
-        server.close_connections()
-        self._thread.join(timeout=HANDSHAKE_TIMEOUT + 5)
-        server.server_close()
+        mtls, self._mtls_server = self._mtls_server, None
+        pairs = [(server, self._thread)] + ([(mtls, self._mtls_thread)] if mtls else [])
+        for srv, _ in pairs:
+            srv.shutdown()  # the accept loop ends; serve_forever then joins connection threads
+            srv.close_connections()
+        for srv, thread in pairs:
+            thread.join(timeout=HANDSHAKE_TIMEOUT + 5)
+            srv.server_close()
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -1010,9 +1363,23 @@ class DevAS:
 
     # observing and steering
     def stats(self):
-        """{"connections", "tls_handshakes", "requests", "device_authorizations",
-        "token_requests"} (and a few more) since start; every request counts, stats too."""
+        """Counters since start (every request counts, stats too): "connections",
+        "tls_handshakes", "tls_handshake_failures", "requests", "device_authorizations",
+        "token_requests", "revocation_requests" (requests to those endpoints), "tokens_issued",
+        "refreshes" (refresh tokens used, so rotated), "revocations" (tokens revoked),
+        "replays_rejected" (client assertions with a jti seen before), "slow_downs",
+        "injected_failures", and "auth_methods": {method: successful client authentications}
+        (e.g. {"private_key_jwt": 3}: one per request, each poll too)."""
         return self.store.stats()
+
+    def metadata(self):
+        """The RFC 8414 metadata document the well-known paths serve."""
+        return self.store.metadata()
+
+    def token_info(self, token):
+        """What the server knows of an access or refresh token it issued, or None:
+        {"token_type_hint", "active", "client_id", "scope", "expires_at" (access tokens)}."""
+        return self.store.token_info(token)
 
     def approve(self, user_code):
         """Approve a pending user code (any case, dash optional) as a person on the page would."""
@@ -1094,6 +1461,20 @@ def build_parser(prog="devauth dev-as"):
     mode.add_argument(
         "--no-keep-alive", action="store_true", help="send Connection: close and close"
     )
+    p.add_argument(
+        "--access-token-lifetime",
+        type=int,
+        default=ACCESS_TOKEN_EXPIRES_IN,
+        metavar="SECONDS",
+        help=f"access token expires_in ({ACCESS_TOKEN_EXPIRES_IN})",
+    )
+    p.add_argument(
+        "--mtls-port",
+        type=int,
+        metavar="N",
+        help="also listen on port N (0 picks a free one) with a required client certificate, "
+        "advertised as mtls_endpoint_aliases; tls_client_auth is then accepted only there",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return p
 
@@ -1106,6 +1487,10 @@ def main(argv=None):
     for name in ("slow_down_every", "fail_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.access_token_lifetime < 1:
+        parser.error("--access-token-lifetime must be at least 1")
+    if args.mtls_port is not None and args.mtls_port < 0:
+        parser.error("--mtls-port must be 0 (a free port) or a port number")
     srv = DevAS(
         args.state_dir,
         host=args.host,
@@ -1120,6 +1505,8 @@ def main(argv=None):
         close_after_response=args.close_after_response,
         no_keep_alive=args.no_keep_alive,
         advertise_host=args.advertise_host,
+        access_token_lifetime=args.access_token_lifetime,
+        mtls_port=args.mtls_port,
         quiet=args.quiet,
     )
     try:
@@ -1134,7 +1521,8 @@ def main(argv=None):
     print(f"devauth dev-as listening on {srv.base_url}", flush=True)
     print(
         f"dev-as: state dir {srv.state_dir} (server.json, ca.pem, ca.der, client certs); "
-        f"approve codes at {srv.base_url}{USER_AUTHZ_PATH}",
+        f"approve codes at {srv.base_url}{USER_AUTHZ_PATH}"
+        + (f"; mTLS endpoints on {srv.mtls_base_url}" if srv.mtls_base_url else ""),
         file=sys.stderr,
         flush=True,
     )

@@ -8,7 +8,12 @@
   `client.*` with the subject `CN=devauth-test-device,O=devauth` (the one `mtls-device` is
   registered with, RFC 8705 `tls_client_auth`) and `wrong-client.*` (`CN=someone-else,O=devauth`);
 - an unrelated CA (`untrusted-ca.pem`, `untrusted-ca.der`) that issued nothing the server uses,
-  for tests that a client refuses a server it does not trust.
+  for tests that a client refuses a server it does not trust;
+- two key pairs for `private_key_jwt` (RFC 7523) client assertions: RSA 2048 (`jwt-rsa.key`,
+  PKCS#1 PEM, and `jwt-rsa.pk8.der`, PKCS#8 DER, the same key) for `jwt-rsa-device` (RS256), EC
+  P-256 (`jwt-ec.key`, SEC1 PEM, and `jwt-ec.pk8.pem`, PKCS#8 PEM) for `jwt-ec-device` (ES256),
+  and their public keys as a JWK Set (`jwks.json`, `kid`s `rsa-1` and `ec-1`, with `alg` and
+  `use: sig`), which the server registers for those clients.
 
 Keys are EC P-256. Client keys are PKCS#8 (`*.key` PEM, `*.key.der` DER), as mbedTLS reads them.
 trustme always adds an OU to the subjects it makes, so the client certificates, whose subject must
@@ -22,8 +27,9 @@ import os
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from joserfc.jwk import ECKey, RSAKey
 
 CLIENT_SUBJECT = "CN=devauth-test-device,O=devauth"
 WRONG_CLIENT_SUBJECT = "CN=someone-else,O=devauth"
@@ -48,7 +54,16 @@ FILES = {
     "wrong-client.key.der": "wrong_client_key_der",
     "untrusted-ca.pem": "untrusted_ca_pem",
     "untrusted-ca.der": "untrusted_ca_der",
+    "jwt-rsa.key": "jwt_rsa_key",
+    "jwt-rsa.pk8.der": "jwt_rsa_pk8_der",
+    "jwt-ec.key": "jwt_ec_key",
+    "jwt-ec.pk8.pem": "jwt_ec_pk8_pem",
+    "jwks.json": "jwks_json",
 }
+
+# private_key_jwt key pairs: kid -> (alg, file with the PEM private key)
+JWT_RSA_KID = "rsa-1"
+JWT_EC_KID = "ec-1"
 
 _NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 _NOT_AFTER = datetime.datetime(3000, 1, 1, tzinfo=datetime.timezone.utc)
@@ -122,13 +137,36 @@ def _write_client(directory, stem, cert, key):
     _write(os.path.join(directory, stem + ".key.der"), key.private_bytes(der, pkcs8, none))
 
 
+def _write_jwt_keys(paths):
+    """The private_key_jwt key pairs in the forms a device may hold, and their public JWK Set."""
+    pem, der = serialization.Encoding.PEM, serialization.Encoding.DER
+    pkcs8, traditional = (
+        serialization.PrivateFormat.PKCS8,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+    )
+    none = serialization.NoEncryption()
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write(paths["jwt_rsa_key"], rsa_key.private_bytes(pem, traditional, none))  # PKCS#1
+    _write(paths["jwt_rsa_pk8_der"], rsa_key.private_bytes(der, pkcs8, none))
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    _write(paths["jwt_ec_key"], ec_key.private_bytes(pem, traditional, none))  # SEC1
+    _write(paths["jwt_ec_pk8_pem"], ec_key.private_bytes(pem, pkcs8, none))
+    keys = [
+        RSAKey.import_key(rsa_key.public_key(), {"kid": JWT_RSA_KID, "alg": "RS256", "use": "sig"}),
+        ECKey.import_key(ec_key.public_key(), {"kid": JWT_EC_KID, "alg": "ES256", "use": "sig"}),
+    ]
+    jwks = {"keys": [k.as_dict(private=False) for k in keys]}
+    _write(paths["jwks_json"], (json.dumps(jwks, indent=2) + "\n").encode())
+
+
 def make_pki(directory, server_hosts=DEFAULT_SERVER_HOSTS):
     """Write a fresh test PKI into `directory` (created if missing) and return its paths.
 
     Returns a dict: file name with `.`/`-` as `_` -> absolute path (`ca_pem`, `ca_der`,
     `server_pem`, `server_key`, `client_ca_pem`, `client_ca_der`, `client_pem`, `client_key`,
     `client_der`, `client_key_der`, `wrong_client_pem`, `wrong_client_key`, `wrong_client_der`,
-    `wrong_client_key_der`, `untrusted_ca_pem`, `untrusted_ca_der`) plus `dir`.
+    `wrong_client_key_der`, `untrusted_ca_pem`, `untrusted_ca_der`, `jwt_rsa_key`,
+    `jwt_rsa_pk8_der`, `jwt_ec_key`, `jwt_ec_pk8_pem`, `jwks_json`) plus `dir`.
     `server_hosts` are the names/IP addresses in the server certificate.
     """
     os.makedirs(directory, exist_ok=True)
@@ -156,6 +194,8 @@ def make_pki(directory, server_hosts=DEFAULT_SERVER_HOSTS):
     untrusted = trustme.CA(organization_name="devauth", organization_unit_name="untrusted CA")
     _write(paths["untrusted_ca_pem"], untrusted.cert_pem.bytes())
     _write(paths["untrusted_ca_der"], _pem_to_der(untrusted.cert_pem.bytes()))
+
+    _write_jwt_keys(paths)
 
     with open(os.path.join(directory, MANIFEST), "w") as f:
         json.dump({"server_hosts": hosts, "files": sorted(FILES)}, f, indent=2)
