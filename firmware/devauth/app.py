@@ -26,7 +26,7 @@ def load_config(path):
     try:
         return config.load(path)
     finally:
-        unload("config", "pem")
+        unload("config", "pem", "der")  # a parsed private_key keeps only what it needs
 
 
 def unload(*names):

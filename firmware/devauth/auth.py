@@ -8,6 +8,7 @@ assertion, new `jti`, per request). Secrets go only into the body or the Authori
 """
 
 import binascii
+import gc
 
 from devauth import urlenc
 from devauth.errors import DevauthError
@@ -53,6 +54,7 @@ def _assertion(config, now):
             "Clock not set",
         )
     audience = config.client_assertion_audience or config.token_endpoint
+    gc.collect()  # RSA/EC signing churns through big-int garbage: start from a compact heap
     try:
         return jwt.client_assertion(
             config.client_id,

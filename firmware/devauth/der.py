@@ -27,6 +27,8 @@ class DERError(ValueError):
 class RSAKey:
     """RSA private key with the CRT values used for signing (RFC 8017 section 3.2)."""
 
+    kty = "RSA"  # the JWK key type: lets jwt.py check keys without importing this module
+
     def __init__(self, n, e, d, p, q, dp, dq, qinv):
         self.n = n
         self.e = e
@@ -45,6 +47,7 @@ class RSAKey:
 class ECKey:
     """EC private key on P-256: scalar d and, if the encoding had it, the public point."""
 
+    kty = "EC"
     curve = "P-256"
 
     def __init__(self, d, public=None):

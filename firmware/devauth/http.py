@@ -82,8 +82,12 @@ class HTTPClient:
         self._key = None  # (scheme, host, port) of the open connection
         self._sock = None  # the raw socket
         self._io = None  # the stream we read and write (TLS socket or plain)
-        # The reply body buffer: allocated once, first, while the heap is unfragmented.
+        # The reply body buffer and the TLS context: allocated once, first, while the heap is
+        # unfragmented (a JWT signature later churns through a lot of small big-int garbage).
         self._buf = bytearray(max_body)
+        self._ctx = None
+        if ca_certificates:
+            self._context()
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -166,26 +170,36 @@ class HTTPClient:
             self._io = sock if hasattr(sock, "readline") else sock.makefile("rwb", 0)
         self._key = key
 
-    def _handshake(self, sock, host):
+    def _context(self):
+        """The TLS context: made once, at start-up while the heap is unfragmented, and reused
+        for every connection (it holds the parsed trust anchors and client certificate)."""
+        if self._ctx is not None:
+            return self._ctx
         if tls is None:
-            self.close()
             raise TLSError("this MicroPython has no tls module (needs 1.23 or newer)")
         ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = tls.CERT_REQUIRED
+        ctx.verify_mode = tls.CERT_REQUIRED  # the unix port starts at CERT_NONE
         try:
             for der in self.ca_certificates:
                 ctx.load_verify_locations(der)
         except (ValueError, OSError):
-            self.close()
             raise TLSError("ca_certificates: a certificate could not be loaded") from None
         if self.client_certificate:
             try:
                 ctx.load_cert_chain(self.client_certificate, self.client_key)
             except (ValueError, OSError):
-                self.close()
                 raise TLSError(
                     "tls_client_certificate/tls_client_key: not a matching certificate and key"
                 ) from None
+        self._ctx = ctx
+        return ctx
+
+    def _handshake(self, sock, host):
+        try:
+            ctx = self._context()
+        except TLSError:
+            self.close()
+            raise
         self.handshakes += 1
         try:
             return ctx.wrap_socket(sock, server_hostname=host)
@@ -197,8 +211,6 @@ class HTTPClient:
             if _is_timeout(e):
                 raise NetworkError("TLS handshake with %s timed out" % host) from None
             raise TLSError("TLS handshake with %s failed (%s)" % (host, _oserr(e))) from None
-        finally:
-            ctx = None
 
     # -- I/O -------------------------------------------------------------------------------
 

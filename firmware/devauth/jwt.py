@@ -23,10 +23,10 @@ class JWTError(ValueError):
 
 def load_key(key):
     """PEM/DER bytes or PEM str -> a key object for `client_assertion` (parse once, reuse)."""
+    if getattr(key, "kty", None) in ("RSA", "EC"):  # already parsed (devauth.der)
+        return key
     from devauth import der
 
-    if isinstance(key, (der.RSAKey, der.ECKey)):
-        return key
     if not isinstance(key, (bytes, bytearray, memoryview, str)):
         raise JWTError("private_key: not an RSA or EC private key")
     try:
@@ -74,10 +74,8 @@ def sign(signing_input, alg, *, secret=None, key=None):
     if secret is not None:
         raise JWTError("private_key_jwt takes a private key, not client_secret")
     key = load_key(key)
-    from devauth import der
-
     if alg == "RS256":
-        if not isinstance(key, der.RSAKey):
+        if key.kty != "RSA":
             raise JWTError("private_key: RS256 needs an RSA key")
         if key.bits < _MIN_RSA_BITS:
             raise JWTError("private_key: RSA key shorter than 2048 bits")
@@ -87,7 +85,7 @@ def sign(signing_input, alg, *, secret=None, key=None):
             return rsa.sign(key, signing_input)
         except ValueError:  # the CRT result failed the public-exponent check
             raise JWTError("private_key: RSA signature self-check failed (corrupt key?)") from None
-    if not isinstance(key, der.ECKey):
+    if key.kty != "EC":
         raise JWTError("private_key: ES256 needs an EC P-256 key")
     from devauth import ecdsa
 

@@ -9,7 +9,10 @@ CLIENTS = {
     "client_secret_basic": "basic-device",
     "client_secret_post": "post-device",
     "tls_client_auth": "mtls-device",
+    "client_secret_jwt": "jwt-secret-device",
+    "private_key_jwt": "jwt-rsa-device",
 }
+JWT_SECRET = "a-32-byte-or-longer-shared-secret-for-hs256!!"
 SECRET = "s3cr:t/+&=% \u00e9"  # the dev server's client secret: needs RFC 6749 §2.3.1 encoding
 
 
@@ -30,6 +33,11 @@ def write_config(directory, base_url, pki, method="none", **over):
     }
     if method in ("client_secret_basic", "client_secret_post"):
         cfg["client_secret"] = SECRET
+    if method == "client_secret_jwt":
+        cfg["client_secret"] = JWT_SECRET
+    if method == "private_key_jwt":
+        cfg["private_key"] = pki["jwt_rsa_key"]
+        cfg["private_key_id"] = "rsa-1"
     if method == "tls_client_auth":
         cfg["tls_client_certificate"] = pki["client_pem"]
         cfg["tls_client_key"] = pki["client_key"]
