@@ -102,33 +102,51 @@ def _compile(lib):
     return sizes
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=20, help="assertions per timing (default 20)")
-    args = ap.parse_args(argv)
+def measure(runs=20):
+    """{alg: {load_ms, first_ms, mean_ms, alloc_bytes, heap_py, heap_mpy}, "mpy_sizes": {...}}."""
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "bench_mp.py")
         with open(script, "w") as f:
             f.write(MP_SCRIPT)
         paths = _keys(tmp)
         lib = os.path.join(tmp, "lib")
-        sizes = _compile(lib)
-        print(
-            "MicroPython unix port, %d runs each; min heap = import + load key + sign" % args.runs
-        )
-        print("alg    load ms  first ms   mean ms  alloc/assertion  min heap .py   min heap .mpy")
+        out["mpy_sizes"] = _compile(lib)
         for alg in ("HS256", "RS256", "ES256"):
-            proc = _mp(script, ["time", alg, paths[alg], str(args.runs)])
+            proc = _mp(script, ["time", alg, paths[alg], str(runs)])
             if proc.returncode:
-                print(proc.stdout + proc.stderr, file=sys.stderr)
-                return 1
+                raise RuntimeError(proc.stdout + proc.stderr)
             load, first, mean, churn = (int(x) for x in proc.stdout.split())
-            heap = _min_heap(script, alg, paths[alg], FIRMWARE)
-            heap_mpy = _min_heap(script, alg, paths[alg], lib)
-            row = (alg, load / 1000, first / 1000, mean / 1000, churn, heap, heap_mpy)
-            print("%-6s %7.2f %9.2f %9.2f %14d B %10d B %12d B" % row)
-        print(".mpy sizes: " + ", ".join("%s %d" % kv for kv in sizes.items()))
-        print(".mpy total: %d bytes" % sum(sizes.values()))
+            out[alg] = {
+                "load_ms": load / 1000,
+                "first_ms": first / 1000,
+                "mean_ms": mean / 1000,
+                "alloc_bytes": churn,
+                "heap_py": _min_heap(script, alg, paths[alg], FIRMWARE),
+                "heap_mpy": _min_heap(script, alg, paths[alg], lib),
+            }
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="assertions per timing (default 20)")
+    args = ap.parse_args(argv)
+    try:
+        m = measure(args.runs)
+    except RuntimeError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print("MicroPython unix port, %d runs each; min heap = import + load key + sign" % args.runs)
+    print("alg    load ms  first ms   mean ms  alloc/assertion  min heap .py   min heap .mpy")
+    for alg in ("HS256", "RS256", "ES256"):
+        r = m[alg]
+        row = (alg, r["load_ms"], r["first_ms"], r["mean_ms"], r["alloc_bytes"])
+        row += (r["heap_py"], r["heap_mpy"])
+        print("%-6s %7.2f %9.2f %9.2f %14d B %10d B %12d B" % row)
+    sizes = m["mpy_sizes"]
+    print(".mpy sizes: " + ", ".join("%s %d" % kv for kv in sizes.items()))
+    print(".mpy total: %d bytes" % sum(sizes.values()))
     return 0
 
 
