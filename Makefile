@@ -8,7 +8,18 @@ STAMP  := $(VENV)/.setup-done
 
 setup: $(STAMP)
 
+# Debian packages the tests use: zbarimg decodes the rendered QR screens, Chromium drives the
+# approval page. Installed only when missing (CI runs as root; elsewhere sudo is used).
+APT_PACKAGES := zbar-tools chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
