@@ -7,7 +7,7 @@ import os
 from devauth import config
 from devauth.errors import ConfigError
 from devauth.pem import der_blocks
-from mptest import raises
+from mptest import raises, scratch
 
 CERT_PEM = b"""-----BEGIN CERTIFICATE-----
 MIIBGjCBwaADAgECAgEBMAoGCCqGSM49BAMCMBcxFTATBgNVBAMMDGRldmF1dGgg
@@ -25,7 +25,7 @@ MYcTTL/f+ri4VrVfLg7cv8OlCDWw5gA+Iw==
 -----END EC PRIVATE KEY-----
 """
 CERT_DER = binascii.a2b_base64(b"".join(CERT_PEM.split(b"\n")[1:-2]))
-DIR = (os.getenv("TMPDIR") or "/tmp") + "/devauth-test-config"
+DIR = scratch("devauth-test-config")
 
 BASE = {
     "client_id": "df_client",
@@ -123,6 +123,8 @@ def test_mistakes_name_the_key():
             "tls_client_auth needs tls_client_certificate",
         ),
         ({"http_client": "curl"}, "http_client 'curl' is not one of builtin, urequests"),
+        ({"wifi": {"ssid": "lab", "ntp_server": 5}}, "wifi.ntp_server must be a string"),
+        ({"wifi": {"ssid": "lab", "pasword": "x"}}, "unknown key wifi.pasword"),
         (
             {
                 "http_client": "urequests",

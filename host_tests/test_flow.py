@@ -248,3 +248,15 @@ def test_nothing_secret_reaches_the_observer():
     text = repr(rec.events) + repr(rec.lines)
     for secret in ("S3CRET", flow_code.device_code, "at-SECRET"):
         assert secret not in text
+
+
+def test_a_wait_that_runs_past_the_deadline_sends_no_more_polls():
+    flow, t, clock, _ = _flow([PENDING] * 5)
+    slow = clock.sleep_ms
+
+    def rejoining_wifi(ms):  # the board clock rejoins Wi-Fi inside its sleep: 10 minutes pass
+        slow(ms + 600000 if len(clock.sleeps) == 7 else ms)
+
+    clock.sleep_ms = rejoining_wifi
+    raises(ExpiredToken, flow.poll, _code(expires_in=600, interval=5))
+    assert len(t.sent) == 1  # the poll after the outage would be for a dead code

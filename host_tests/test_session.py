@@ -9,9 +9,9 @@ from devauth import discovery, tokens
 from devauth.errors import AccessDenied, ProtocolError
 from devauth.session import Session
 from fakes import Config, FakeClock, FakeTransport, Recorder
-from mptest import raises
+from mptest import raises, scratch
 
-BASE = (os.getenv("TMPDIR") or "/tmp") + "/devauth-test-session"
+BASE = scratch("devauth-test-session")
 WALL = 1800000000
 CODE = {
     "device_code": "DC-1",

@@ -123,6 +123,11 @@ def from_dict(data, base=""):
     if wifi is not None:
         if not isinstance(wifi, dict) or not isinstance(wifi.get("ssid"), str):
             raise ConfigError('wifi must be {"ssid": ..., "password": ...}')
+        for key in wifi:
+            if key not in ("ssid", "password", "ntp_server"):
+                raise ConfigError("unknown key wifi.%s" % key)
+            if not isinstance(wifi[key], str):
+                raise ConfigError("wifi.%s must be a string" % key)
         c.wifi = wifi
 
     method = c.token_endpoint_auth_method

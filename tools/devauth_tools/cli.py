@@ -58,6 +58,7 @@ def main(argv=None):
     r.add_argument(
         "--stats", action="store_true", help="print connections/handshakes/heap at the end"
     )
+    r.add_argument("--source", action="store_true", help="run firmware/ as source, not .mpy")
     m = r.add_mutually_exclusive_group()
     m.add_argument(
         "--mirror", dest="mirror", action="store_true", default=None, help="mirror the OLED"
@@ -74,8 +75,16 @@ def main(argv=None):
     s.set_defaults(fn=cmd_sim)
 
     b = sub.add_parser("bench", help="heap, handshakes, code size vs the naive requests baseline")
-    b.add_argument("--quick", action="store_true", help="coarser heap search")
     b.set_defaults(fn=cmd_bench)
+
+    from devauth_tools import screens
+
+    screens.add_parser(sub)  # devauth screens --out DIR: a PNG of every OLED screen
+
+    from devauth_tools import deploy, doctor, hil, provision
+
+    for tool in (deploy, provision, doctor, hil):  # boards: deploy, certificates, checks, tests
+        tool.add_parser(sub)
 
     args = p.parse_args(argv)
     return args.fn(args)
