@@ -72,7 +72,7 @@ class DeviceFlow:
         what = "device authorization"
         if resp.status != 200:
             raise error_reply(resp, what)
-        return parse_device_code(resp.json(what))
+        return parse_device_code(resp.json(what), self.config.allow_insecure_http)
 
     # -- RFC 8628 §3.4-3.5: poll the token endpoint ----------------------------------------
 
@@ -92,10 +92,11 @@ class DeviceFlow:
             # interval parameter ... before each new request" (back-off waits longer).
             wait_ms = max(interval, backoff) * 1000
             if clock.ticks_diff(clock.ticks_ms(), started) + wait_ms >= deadline_ms:
-                raise ExpiredToken(
-                    "expired_token", message="the code expired before it was approved"
-                )
+                raise _expired()
             self._wait(wait_ms, started, deadline_ms)
+            if clock.ticks_diff(clock.ticks_ms(), started) >= deadline_ms:
+                # The wait ran long (the board rejoined Wi-Fi inside it): the code is dead.
+                raise _expired()
             form = [("grant_type", GRANT_TYPE), ("device_code", form_device_code)]
             try:
                 resp = self._post(self.config.token_endpoint, form)
@@ -118,8 +119,8 @@ class DeviceFlow:
                 # §3.5: on connection timeouts "the client MUST use exponential back-off".
                 backoff = min(MAX_BACKOFF, max(interval, backoff) * 2)
                 retry_after = getattr(e, "retry_after", None)
-                if retry_after and retry_after > backoff:
-                    backoff = retry_after
+                if retry_after and retry_after > backoff:  # honoured up to the same ceiling
+                    backoff = min(MAX_BACKOFF, retry_after)
                 self.observer.retrying(e.short + ": " + str(e), backoff)
 
     def _post(self, url, form):
@@ -142,8 +143,13 @@ class DeviceFlow:
 # -- response validation -------------------------------------------------------------------
 
 
-def parse_device_code(obj):
-    """Validate a device authorization response (RFC 8628 §3.2) -> DeviceCode."""
+def parse_device_code(obj, allow_http=False):
+    """Validate a device authorization response (RFC 8628 §3.2) -> DeviceCode.
+
+    The person enters the code at verification_uri: an http:// one is refused unless
+    `allow_http` (the config's allow_insecure_http); an http:// verification_uri_complete,
+    which is optional, is dropped instead.
+    """
     what = "device authorization reply"
     c = DeviceCode()
     c.device_code = _str(obj, "device_code", what, 2048)
@@ -155,9 +161,15 @@ def parse_device_code(obj):
     if obj.get(key) is None:
         raise ProtocolError("%s: verification_uri is missing" % what)
     c.verification_uri = _uri(obj, key, what)
+    if not allow_http and c.verification_uri.startswith("http:"):
+        raise ProtocolError(
+            "%s: %s is http://, not https:// (allow_insecure_http is false)" % (what, key)
+        )
     c.verification_uri_complete = None
     if obj.get("verification_uri_complete") is not None:
         c.verification_uri_complete = _uri(obj, "verification_uri_complete", what)
+        if not allow_http and c.verification_uri_complete.startswith("http:"):
+            c.verification_uri_complete = None
     c.expires_in = _int(obj, "expires_in", what, 1, 86400)
     c.interval = DEFAULT_INTERVAL
     if obj.get("interval") is not None:
@@ -215,6 +227,10 @@ def error_reply(resp, what):
     elif error in ("invalid_client", "unauthorized_client"):
         cls = ClientRejected
     return cls(error, desc, message="%s: %s%s" % (what, error, ": " + desc if desc else ""))
+
+
+def _expired():
+    return ExpiredToken("expired_token", message="the code expired before it was approved")
 
 
 def _str(obj, key, what, limit):
