@@ -28,11 +28,11 @@ try:
 except ImportError:  # MicroPython < 1.23 called it ssl
     tls = None
 
-MAX_LINE = const(1024)  # status line / one header line we keep
+MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
 MAX_HEADER_BYTES = const(16384)  # all header lines together
 MAX_HEADERS = const(64)
 MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
-_CHUNK = const(512)
+_MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
 
 # Only these response headers are kept; the rest are read and dropped.
 _KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
@@ -85,6 +85,8 @@ class HTTPClient:
         # The reply body buffer and the TLS context: allocated once, first, while the heap is
         # unfragmented (a JWT signature later churns through a lot of small big-int garbage).
         self._buf = bytearray(max_body)
+        self._line = bytearray(MAX_LINE)  # one status or header line, reused
+        self._one = bytearray(1)
         self._ctx = None
         if ca_certificates:
             self._context()
@@ -210,6 +212,10 @@ class HTTPClient:
             self.close()
             if _is_timeout(e):
                 raise NetworkError("TLS handshake with %s timed out" % host) from None
+            if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
+                raise NetworkError(
+                    "TLS handshake with %s cut off (%s)" % (host, _oserr(e))
+                ) from None
             raise TLSError("TLS handshake with %s failed (%s)" % (host, _oserr(e))) from None
 
     # -- I/O -------------------------------------------------------------------------------
@@ -226,28 +232,33 @@ class HTTPClient:
             raise NetworkError("sending failed (%s)" % _oserr(e)) from None
 
     def _readline(self, limit):
-        """One line (CRLF kept) of at most `limit` bytes; longer lines are drained and cut."""
+        """One line (LF kept, cut at `limit` bytes) -> (bytes, its length on the wire).
+
+        Read byte by byte into `_line`, allocated once at start: MicroPython's readline(n)
+        reserves n bytes for every line, a block a heap fragmented by a reconnect may not have.
+        Longer lines are read to their end (at most MAX_HEADER_BYTES) and cut.
+        """
+        line, one, io = self._line, self._one, self._io
+        n = total = 0
         try:
-            line = self._io.readline(limit)
-        except OSError as e:
-            raise _network(e) from None
-        if line and not line.endswith(b"\n"):
-            # Over-long: drain the rest of the line in bounded pieces, keep the start.
-            total = len(line)
             while True:
-                try:
-                    more = self._io.readline(_CHUNK)
-                except OSError as e:
-                    raise _network(e) from None
-                if not more:
-                    raise NetworkError("connection closed mid-reply")
-                total += len(more)
+                r = io.readinto(one)
+                if r is None:  # MicroPython: EAGAIN once the socket timeout expires
+                    raise OSError(110)
+                if not r:
+                    if total:
+                        raise NetworkError("connection closed mid-reply")
+                    return b"", 0
+                total += 1
+                if n < limit:
+                    line[n] = one[0]
+                    n += 1
+                if one[0] == 10:  # LF: the end of the line
+                    return bytes(line[:n]), total
                 if total > MAX_HEADER_BYTES:
                     raise ProtocolError("reply header line is over %d bytes" % MAX_HEADER_BYTES)
-                if more.endswith(b"\n"):
-                    break
-            return line, total
-        return line, len(line)
+        except OSError as e:
+            raise _network(e) from None
 
     def _read_into(self, view):
         """Fill `view` (a memoryview) completely from the connection."""
@@ -262,8 +273,9 @@ class HTTPClient:
             raise _network(e) from None
 
     def _read_status(self):
-        """-> (status code, is HTTP/1.0); skips interim 1xx responses."""
-        while True:
+        """-> (status code, is HTTP/1.0); skips interim 1xx responses (a few: a server sending
+        them forever would otherwise be read forever)."""
+        for _interim in range(_MAX_INTERIM + 1):
             line, _ = self._readline(MAX_LINE)
             if not line:
                 raise NetworkError("server closed the connection without replying")
@@ -273,6 +285,7 @@ class HTTPClient:
             if not 100 <= status < 200:
                 return status, line[7] == 0x30  # "HTTP/1.0"
             self._read_headers()  # interim response (we never ask for one): skip it
+        raise ProtocolError("reply has over %d interim (1xx) responses" % _MAX_INTERIM)
 
     def _read_headers(self):
         """Read the header block; keep only the headers in _KEEP, bounded in count and bytes."""
@@ -344,10 +357,17 @@ class HTTPClient:
         return bytes(view[:n]), framed
 
     def _read_chunked(self, view):
-        """Read a chunked body into `view`; -> its length."""
-        n = 0
+        """Read a chunked body into `view`; -> its length.
+
+        The framing (chunk-size lines, their extensions, trailers) shares one budget of
+        MAX_HEADER_BYTES: each line is bounded, and so is their sum.
+        """
+        n = framing = 0
         while True:
-            line, _ = self._readline(MAX_LINE)
+            line, used = self._readline(MAX_LINE)
+            framing += used
+            if framing > MAX_HEADER_BYTES:
+                raise ProtocolError("reply has over %d bytes of chunk framing" % MAX_HEADER_BYTES)
             if not line:
                 raise NetworkError("connection closed mid-reply")
             size = line.split(b";", 1)[0].strip()
@@ -361,18 +381,20 @@ class HTTPClient:
                 break
             self._read_into(view[n : n + size])
             n += size
-            crlf, _ = self._readline(4)
+            crlf, used = self._readline(4)
+            framing += used
             if crlf not in (b"\r\n", b"\n"):
                 raise ProtocolError("reply has a malformed chunk")
         count = 0
         while True:  # trailer section, bounded like headers
-            line, _ = self._readline(MAX_LINE)
+            line, used = self._readline(MAX_LINE)
             count += 1
+            framing += used
             if not line:
                 raise NetworkError("connection closed mid-reply")
             if line in (b"\r\n", b"\n"):
                 return n
-            if count > MAX_HEADERS:
+            if count > MAX_HEADERS or framing > MAX_HEADER_BYTES:
                 raise ProtocolError("reply has too many trailer lines")
 
 
@@ -432,6 +454,15 @@ def _request_head(method, host, port, default_port, path, body, headers):
 
 def _is_timeout(e):
     return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
+
+
+# The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
+# middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
+_DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
+
+
+def _is_dropped(e):
+    return bool(e.args) and e.args[0] in _DROPPED
 
 
 def _oserr(e):

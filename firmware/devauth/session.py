@@ -11,8 +11,8 @@ device code being polled is stored too, so a reboot resumes polling with the sam
 """
 
 from devauth import auth, tokens
-from devauth.errors import AccessDenied, DevauthError, ExpiredToken, OAuthError
-from devauth.flow import error_reply
+from devauth.errors import DevauthError, OAuthError
+from devauth.flow import MAX_BACKOFF, error_reply
 
 REFRESH_MARGIN = 60  # seconds before expiry at which the access token is refreshed
 
@@ -97,8 +97,11 @@ class Session:
             self.ui.show_code(code)
             try:
                 token = flow.poll(code)
-            except (AccessDenied, ExpiredToken):
-                tokens.delete(state, tokens.PENDING)  # this code is spent
+            except OAuthError:
+                # The server ended this code: denied, expired, or refused it (invalid_grant,
+                # invalid_request: e.g. spent on a token reply that was lost). Resuming it
+                # after a restart would only show a dead code until it expires.
+                tokens.delete(state, tokens.PENDING)
                 raise
             rec = tokens.record(token, self._now())
             tokens.write(state, tokens.TOKEN, rec)
@@ -141,7 +144,9 @@ class Session:
             except DevauthError as e:
                 if not e.retry or attempt == attempts - 1:
                     raise
-                wait = max(pause, getattr(e, "retry_after", 0) or 0)
+                # Retry-After is honoured up to the poll loop's ceiling: a server saying
+                # 999999 must not freeze the device for days.
+                wait = min(MAX_BACKOFF, max(pause, getattr(e, "retry_after", 0) or 0))
                 self.ui.retrying(e.short + ": " + str(e), wait)
                 self.clock.sleep_ms(wait * 1000)
                 pause *= 2
@@ -160,7 +165,7 @@ class Session:
             return None
         p["expires_in"] = left
         try:
-            return parse_device_code(p)
+            return parse_device_code(p, self.config.allow_insecure_http)
         except DevauthError:
             tokens.delete(self.config.state_dir, tokens.PENDING)
             return None

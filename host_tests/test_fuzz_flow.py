@@ -1,0 +1,165 @@
+"""Property tests of the JSON handling in devauth.flow: parse_device_code, parse_token,
+error_reply and Response.json, on any JSON a server could send.
+
+Each either returns a value that meets every documented bound (printable, bounded, https,
+numbers in range) or raises ProtocolError; error_reply always *returns* a DevauthError whose
+message is one printable line. No other exception, whatever the types or sizes.
+"""
+
+import json
+
+from devauth.errors import (
+    AccessDenied,
+    ClientRejected,
+    DevauthError,
+    ExpiredToken,
+    OAuthError,
+    ProtocolError,
+    ServerBusy,
+)
+from devauth.flow import (
+    MAX_INTERVAL,
+    MAX_URI,
+    MAX_USER_CODE,
+    error_reply,
+    parse_device_code,
+    parse_token,
+)
+from devauth.http import Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "https://as.example.com/device",
+            "http://as.example.com/device",
+            "javascript:alert(1)",
+            "https://as.example.com/\x1b[2J",
+            "WDJB-MJHT",
+            "Bearer",
+            "bearer",
+            "authorization_pending",
+            "slow_down",
+            "access_denied",
+            "expired_token",
+            "invalid_client",
+            "",
+        ]
+    ),
+    st.integers(0, 20000).map(lambda n: "x" * n),
+)
+SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False),
+    TEXT,
+)
+JSON = st.recursive(
+    SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+DEVICE_KEYS = [
+    "device_code",
+    "user_code",
+    "verification_uri",
+    "verification_url",
+    "verification_uri_complete",
+    "expires_in",
+    "interval",
+]
+TOKEN_KEYS = ["access_token", "token_type", "expires_in", "refresh_token", "scope"]
+
+
+def objects(keys):
+    return st.dictionaries(st.sampled_from(keys + ["other"]), JSON, max_size=len(keys) + 1)
+
+
+def printable(s, limit):
+    return isinstance(s, str) and 0 < len(s) <= limit and all(" " <= ch <= "~" for ch in s)
+
+
+@settings(max_examples=600, deadline=None)
+@given(objects(DEVICE_KEYS), st.booleans())
+def test_device_authorization_replies_parse_or_raise_protocol_error(obj, allow_http):
+    try:
+        code = parse_device_code(obj, allow_http)
+    except ProtocolError as e:
+        assert printable(str(e), 300), str(e)
+        return
+    assert isinstance(code.device_code, str) and 0 < len(code.device_code) <= 2048
+    assert printable(code.user_code, MAX_USER_CODE)
+    assert printable(code.verification_uri, MAX_URI)
+    scheme = ("https://", "http://") if allow_http else ("https://",)
+    assert code.verification_uri.startswith(scheme)
+    if code.verification_uri_complete is not None:
+        assert printable(code.verification_uri_complete, MAX_URI)
+        assert code.verification_uri_complete.startswith(scheme)
+    assert type(code.expires_in) is int and 1 <= code.expires_in <= 86400
+    assert type(code.interval) is int and 1 <= code.interval <= MAX_INTERVAL
+    assert repr(code) == "<DeviceCode %s %s>" % (code.user_code, code.verification_uri)
+
+
+@settings(max_examples=600, deadline=None)
+@given(objects(TOKEN_KEYS))
+def test_token_replies_parse_or_raise_protocol_error(obj):
+    try:
+        t = parse_token(obj)
+    except ProtocolError as e:
+        assert printable(str(e), 300), str(e)
+        return
+    assert isinstance(t.access_token, str) and 0 < len(t.access_token) <= 16384
+    assert t.token_type.lower() == "bearer"
+    assert t.expires_in is None or (type(t.expires_in) is int and t.expires_in >= 0)
+    assert t.refresh_token is None or isinstance(t.refresh_token, str)
+    assert repr(t) == "<Token %s expires_in=%s>" % (t.token_type, t.expires_in)  # no token
+
+
+BODY = st.one_of(
+    st.binary(max_size=400),
+    JSON.map(lambda v: json.dumps(v).encode()),
+    objects(["error", "error_description", "error_uri"]).map(lambda v: json.dumps(v).encode()),
+)
+STATUSES = st.one_of(st.sampled_from([400, 401, 403, 429, 500, 502, 503]), st.integers(0, 999))
+RETRY_AFTER = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(0, 10**12).map(str), st.just("999999")
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(STATUSES, RETRY_AFTER, BODY)
+def test_error_replies_become_one_devauth_error_with_one_printable_line(status, ra, body):
+    headers = {} if ra is None else {"retry-after": ra}
+    err = error_reply(Response(status, headers, body), "token endpoint")
+    assert isinstance(err, DevauthError)
+    assert printable(str(err), 300), repr(str(err))
+    if status >= 500 or status == 429:
+        assert isinstance(err, ServerBusy) and err.retry
+        assert err.retry_after is None or 0 <= err.retry_after < 10**6
+    else:
+        assert isinstance(err, (OAuthError, ProtocolError))
+        if isinstance(err, OAuthError):
+            assert printable(err.error, 100)
+            kinds = {
+                "access_denied": AccessDenied,
+                "expired_token": ExpiredToken,
+                "invalid_client": ClientRejected,
+            }
+            if err.error in kinds:
+                assert isinstance(err, kinds[err.error])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(100, 599), BODY)
+def test_response_json_gives_a_dict_or_protocol_error(status, body):
+    try:
+        obj = Response(status, {}, body).json("token endpoint")
+    except ProtocolError as e:
+        assert printable(str(e), 200)
+        return
+    assert isinstance(obj, dict)
