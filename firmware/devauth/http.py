@@ -116,9 +116,8 @@ class HTTPClient:
             if not reused:
                 self._connect(key)
             try:
-                self._write(head)
-                if body:
-                    self._write(body)
+                # One write: a separate small body segment would wait on the delayed ACK.
+                self._write(head + body if body else head)
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
