@@ -250,3 +250,14 @@ def test_discovery_refuses_a_mismatched_issuer():
     cfg = _discovery_cfg()
     e = raises(ProtocolError, discovery.configure, cfg, _Getter([(200, dict(META, issuer="x"))]))
     assert "issuer does not match" in str(e)
+
+
+def test_a_refresh_that_meets_a_network_failure_is_retried():
+    from devauth.errors import NetworkError
+
+    fresh = dict(TOKEN, access_token="AT-2", refresh_token="RT-2")
+    s, t, clock, rec = _session([NetworkError("reset"), (503, b"busy"), (200, fresh)])
+    tokens.write(s.config.state_dir, tokens.TOKEN, dict(TOKEN, expires_at=WALL + 30))
+    assert s.access_token() == "AT-2"
+    assert len(t.sent) == 3 and clock.sleeps == [2000, 4000]
+    assert [r[2] for r in rec.kinds("retrying")] == [2, 4]

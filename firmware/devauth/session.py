@@ -57,7 +57,7 @@ class Session:
             return rec
         if rec is not None and rec.get("refresh_token"):
             try:
-                return self.refresh(rec)
+                return self._retrying(self.refresh, rec)
             except OAuthError as e:
                 if e.error != "invalid_grant":
                     raise
@@ -90,7 +90,7 @@ class Session:
         while True:
             if code is None:
                 self.ui.requesting()
-                code = self._request(flow)
+                code = self._retrying(flow.request_code)
                 now = self._now()
                 if now is not None:  # without a wall clock a pending code cannot be resumed
                     tokens.write(state, tokens.PENDING, _pending(code, now))
@@ -135,12 +135,13 @@ class Session:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _request(self, flow):
+    def _retrying(self, fn, *args):
+        """fn(*args), tried up to 4 times while the network or the server fails (2, 4, 8 s)."""
         pause = 2
-        attempts = 4  # device authorization tries when the network or server fails
+        attempts = 4
         for attempt in range(attempts):
             try:
-                return flow.request_code()
+                return fn(*args)
             except DevauthError as e:
                 if not e.retry or attempt == attempts - 1:
                     raise
