@@ -9,10 +9,13 @@ stays source (MicroPython runs main.py) and is compiled on the device, so it is 
 import sys
 
 try:
-    from devauth.entry import main
+    from devauth.entry import main, on_host
 except MemoryError:
     print("Out of memory: the firmware needs more free heap (precompile it with mpy-cross)")
     sys.exit(1)
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # On a board, SystemExit from main.py would soft-reset into main.py again: fall to the REPL.
+    if on_host():
+        sys.exit(code)

@@ -7,7 +7,17 @@ Prints one line per test and a closing line `N passed, N failed`; exit status 1 
 import sys
 
 # Modules whose tests are written to run unchanged on both interpreters.
-MODULES = ["test_flow", "test_http", "test_config", "test_jwt", "test_qr", "test_session"]
+MODULES = [
+    "test_flow",
+    "test_http",
+    "test_config",
+    "test_jwt",
+    "test_qr",
+    "test_session",
+    "test_board",
+    "test_screen",
+    "test_display",
+]
 
 
 def run(modules):

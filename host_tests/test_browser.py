@@ -3,7 +3,8 @@
 
 A person reads the link and the code the firmware printed, opens the page, types the code and
 approves: the firmware signs in (exit 0). Denies: the firmware reports it (exit 3). A wrong code
-shows an error on the page. The approval page is saved as docs/approval-page.png for the README.
+shows an error on the page. The approval page is saved as build/approval-page.png (copy it to
+docs/ for the README).
 Skipped, with the reason, only when Playwright or /usr/bin/chromium is not installed.
 """
 
@@ -25,7 +26,7 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = os.path.join(ROOT, "docs", "approval-page.png")
+SCREENSHOT = os.path.join(ROOT, "build", "approval-page.png")
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,26 @@
-"""What firmware/main.py runs: arguments, display, UI, then devauth.app.run().
+"""What firmware/main.py runs: arguments, board profile, display, UI, then devauth.app.run().
 
-On the unix port: micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats]
-Exit status with --once: 0 signed in, 2 configuration error, 3 denied, 4 expired, 1 other failure.
+On a board (no arguments): /board.json and /devauth.json; devauth.board brings the hardware,
+Wi-Fi and clock up first. On the unix port:
+    micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats] [--debug]
+A --board profile for real hardware goes through devauth.board too (the tests do that with fake
+`machine`/`network`/`ntptime` modules). Exit status with --once: 0 signed in, 2 configuration or
+board profile error, 3 denied, 4 expired, 1 other failure.
 """
 
 import sys
+
+_HOSTS = ("linux", "darwin", "win32")  # the unix port's sys.platform values
+
+
+def on_host():
+    return sys.platform in _HOSTS
 
 
 def _args(argv):
     opts = {
         "config": "/devauth.json",
-        "board": None,
+        "board": None if on_host() else "/board.json",
         "once": False,
         "mirror": False,
         "stats": False,
@@ -29,24 +39,9 @@ def _args(argv):
                 "usage: main.py [--config FILE] [--board FILE] [--once] [--mirror] [--stats]"
                 " [--debug]"
             )
-            sys.exit(2)
+            return None
         i += 1
     return opts
-
-
-def _display(opts):
-    """The host board mirrors the OLED in the terminal; real boards come with the board glue."""
-    if not opts["mirror"]:
-        return None
-    import json
-
-    from devauth.termdisplay import TermDisplay
-
-    size = {}
-    if opts["board"]:
-        with open(opts["board"]) as f:
-            size = json.load(f).get("display", {})
-    return TermDisplay(size.get("width", 128), size.get("height", 64))
 
 
 def main(argv):
@@ -58,25 +53,78 @@ def main(argv):
 
 
 def _main(argv):
+    opts = _args(argv)
+    if opts is None:
+        return 2
+    profile = None
+    if opts["board"]:
+        profile = _profile(opts["board"])
+        if profile is None:
+            return 2
     from devauth import app
 
-    opts = _args(argv)
-    display = _display(opts)
+    app.DEBUG = opts["debug"]
+
+    def make_ui(display, width, height):
+        return _ui(display, width, height, opts)
+
+    if profile is not None and profile["chip"] != "unix":
+        from devauth import board
+
+        return board.main(profile, opts, ui_factory=make_ui)
+    display = _display(opts, profile)
+    if display is None:
+        ui = make_ui(None, 128, 64)
+    else:
+        ui = make_ui(display, display.width, display.height)
+    return app.run(opts["config"], display, once=opts["once"], ui=ui)
+
+
+def _profile(path):
+    """The checked board profile, or None after printing its one-line error."""
+    from devauth import profile
+
+    try:
+        return profile.load(path)
+    except profile.BoardError as e:
+        print("%s: %s" % (e.short, e))
+        return None
+    finally:  # needed only at start: off the heap before the sign-in's modules come in
+        sys.modules.pop("devauth.profile", None)
+        try:
+            delattr(sys.modules["devauth"], "profile")
+        except AttributeError:
+            pass
+
+
+def _display(opts, profile):
+    """The host board mirrors the OLED in the terminal (--mirror); otherwise no display."""
+    if not opts["mirror"]:
+        return None
+    spec = profile["display"] if profile else {"driver": "terminal", "width": 128, "height": 64}
+    # The unix board's display is always the terminal: straight to it, without the drivers'
+    # module on the heap (devauth.display.open_display would return the same).
+    from devauth.termdisplay import TermDisplay
+
+    return TermDisplay(spec.get("width", 128), spec.get("height", 64))
+
+
+def _ui(display, width, height, opts):
     from devauth.ui import UI
 
-    ui = UI(display, display.width, display.height) if display else UI()
-    if display is not None:
+    ui = UI(display, width, height) if display is not None else UI()
+    console_wrote = getattr(display, "console_wrote", None)
+    if console_wrote is not None:  # the terminal mirror redraws below console lines
         plain = ui.out
 
         def out(line):
             plain(line)
-            display.console_wrote()
+            console_wrote()
 
         ui.out = out
     if opts["stats"]:
-        ui.stats = _stats
-    app.DEBUG = opts["debug"]
-    return app.run(opts["config"], display, once=opts["once"], ui=ui)
+        ui.stats = _stats  # pyright: ignore[reportAttributeAccessIssue] (app.run looks for it)
+    return ui
 
 
 def _stats(transport):
