@@ -39,19 +39,31 @@ _KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after",
 
 
 class Response:
-    __slots__ = ("status", "headers", "body")
+    """A reply. Its body may be a view into the client's reply buffer: use it (`json()`) before
+    the next request on the same client, as every caller here does."""
+
+    __slots__ = ("status", "headers", "_body")
 
     def __init__(self, status, headers, body):
         self.status = status
         self.headers = headers  # {lower-case name (str): value (str)} for the _KEEP headers
-        self.body = body
+        self._body = body  # bytes, or a memoryview into the reply buffer
+
+    @property
+    def body(self):
+        """The body as bytes (a copy)."""
+        return bytes(self._body)
 
     def json(self, what):
         """The body as a JSON object; ProtocolError naming `what` otherwise."""
         import json
 
         try:
-            obj = json.loads(self.body)
+            try:
+                # MicroPython parses straight from the buffer: no copy of a large reply.
+                obj = json.loads(self._body)
+            except TypeError:  # CPython's json takes str/bytes only
+                obj = json.loads(bytes(self._body))
         except (ValueError, UnicodeError):
             raise ProtocolError(
                 "%s: reply is not valid JSON (HTTP %d)" % (what, self.status)
@@ -353,7 +365,7 @@ class HTTPClient:
                     raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
                 n += r
             framed = False
-        return bytes(view[:n]), framed
+        return view[:n], framed
 
     def _read_chunked(self, view):
         """Read a chunked body into `view`; -> its length.

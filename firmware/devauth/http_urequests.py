@@ -60,7 +60,7 @@ class URequestsClient:
             r.close()
         if n > self.max_body:
             raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
-        data = bytes(view[:n])
+        data = view[:n]  # parsed by Response.json before the next request reuses the buffer
         self.requests += 1
         kept = {}
         for name in getattr(r, "headers", None) or {}:

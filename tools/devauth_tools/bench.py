@@ -167,6 +167,12 @@ def main(args=None):
     from devauth_tools import jwtbench
 
     jwt = jwtbench.measure(runs=10)
+    from devauth_tools import screens, soak
+
+    print("bench: screens and QR", flush=True)
+    scr = screens.measure(runs=10)
+    print("bench: soak, 200 sign-ins in one process (about 4 minutes)", flush=True)
+    soaked = soak.measure(count=200, heap_min_kb=ours["heap_min_kb"], fw=fw)
     ours["mpy_bytes_core"] = core_bytes
     ours["mpy_bytes_total"] = mpy_bytes
     ours["flow_heap_kb"] = ours["heap_min_kb"] - ours["code_heap_kb"]
@@ -208,12 +214,30 @@ def main(args=None):
             "%-6s  %9.1f ms  %11d KB  %19s"
             % (alg, r["mean_ms"], (r["heap_mpy"] + 1023) // 1024, "%d KB" % whole if whole else "-")
         )
+    print()
+    print("screens (128x64) and QR, unix port:")
+    print(
+        "  QR encode, 80-byte URL, level M: %.1f ms, peak heap %d B"
+        % (scr["qr_encode_ms"], scr["qr_encode_peak_bytes"])
+    )
+    for key in sorted(k for k in scr if k.startswith("redraw_") and k.endswith("_ms")):
+        print("  %s: %.2f ms (show() not counted)" % (key[7:-3].replace("_", " "), scr[key]))
+    print()
+    print("soak: " + soak.summary(soaked))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
-            {"devauth": ours, "baseline": base, "jwt": jwt, "jwt_signin_heap_kb": jwt_heap},
+            {
+                "devauth": ours,
+                "baseline": base,
+                "jwt": jwt,
+                "jwt_signin_heap_kb": jwt_heap,
+                "screens": scr,
+                "soak": soaked,
+            },
             f,
             indent=2,
+            default=str,
         )
     return 0
 
