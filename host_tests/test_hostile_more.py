@@ -8,9 +8,9 @@ non-ASCII bytes in the status line, the headers, the device authorization JSON, 
 and the verification_uri; terminal escape sequences in an error_description; expires_in and
 interval of 0, 10^12, negative, fractional, string or boolean; an http:// or javascript:
 verification_uri (refused) and an http:// verification_uri_complete (ignored); Retry-After of
-999999 (capped, never days of sleep); a 3 KB and a 7.9 KB token reply (both sign in). Each ends in one clear line
-(or a sign-in when what is unsafe can be ignored), never a traceback, on the default 100 KB heap,
-far below what an unbounded reader of these replies would need.
+999999 (capped, never days of sleep); 3 KB and 5 KB token replies (both sign in). Each ends in
+one clear line (or a sign-in when what is unsafe can be ignored), never a traceback, on the
+default 100 KB heap, far below what an unbounded reader of these replies would need.
 """
 
 import subprocess
