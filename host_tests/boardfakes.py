@@ -7,39 +7,14 @@ real ticks (end-to-end runs), so Wi-Fi joins and drops happen at scripted moment
 
 import sys
 
+from mptest import FakeClock
+
 SET_TIME = 1767225600  # 2026-01-01: what the fake NTP server says
 
 
-class WallClock:
-    """fakes.FakeClock (ticks that move only when the code sleeps) with a wall clock that NTP
-    sets: unix_time() is None until then. (Not imported from fakes: that loads devauth.http.)"""
-
-    def __init__(self, start=0, unix=None):
-        self.now = start
-        self.sleeps = []
-        self.unix_at = None if unix is None else (unix, start)
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, d):
-        return a + d
-
-    def sleep_ms(self, ms):
-        self.sleeps.append(ms)
-        self.now += ms
-
-    def unix_time(self):
-        if self.unix_at is None:
-            return None
-        base, at = self.unix_at
-        return base + (self.now - at) // 1000
-
-    def set_unix(self, t):
-        self.unix_at = (t, self.now)
+# The board tests' clock: mptest's FakeClock, whose wall clock the fake NTP sets (set_unix).
+# (From mptest, not fakes: fakes loads devauth.http, heap the board tests need on MicroPython.)
+WallClock = FakeClock
 
 
 def _ticks():

@@ -4,31 +4,7 @@ and a scripted byte stream standing in for a (TLS) socket. Runs on CPython and M
 import json
 
 from devauth.http import HTTPClient, Response
-
-
-class FakeClock:
-    """ticks in ms that only move when the code under test sleeps."""
-
-    def __init__(self, start=0, wall=None):
-        self.now = start
-        self.sleeps = []
-        self.wall = wall  # Unix seconds at start, or None: the wall clock is not set
-
-    def unix_time(self):
-        return None if self.wall is None else self.wall + self.now // 1000
-
-    def ticks_ms(self):
-        return self.now
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, d):
-        return a + d
-
-    def sleep_ms(self, ms):
-        self.sleeps.append(ms)
-        self.now += ms
+from mptest import FakeClock  # noqa: F401 (the tests import it from here)
 
 
 class FakeTransport:

@@ -27,3 +27,36 @@ def scratch(name):
         except OSError:
             base = ""
     return base + "/" + name
+
+
+class FakeClock:
+    """The clock the firmware is given, for tests: ticks in ms that move only when the code
+    under test sleeps, and a wall clock (`unix_time()`) that is None until it is set."""
+
+    def __init__(self, start=0, wall=None):
+        self.now = start
+        self.sleeps = []
+        self.unix_at = None if wall is None else (wall, start)  # (Unix seconds, at tick)
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, a, d):
+        return a + d
+
+    def sleep_ms(self, ms):
+        self.sleeps.append(ms)
+        self.now += ms
+
+    def unix_time(self):
+        if self.unix_at is None:
+            return None
+        base, at = self.unix_at
+        return base + (self.now - at) // 1000
+
+    def set_unix(self, t):
+        """What NTP does: the wall clock reads `t` from now on."""
+        self.unix_at = (t, self.now)
