@@ -15,6 +15,15 @@ from devauth_tools.devconfig import SECRET, write_config  # noqa: F401 (re-expor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def parse_stats(line):
+    """The firmware's `stats: k=v ...` line -> dict (numbers as int, modules as a list)."""
+    out = {}
+    for kv in line[len("stats: ") :].split():
+        k, v = kv.split("=", 1)
+        out[k] = v.split(",") if k == "modules" else int(v)
+    return out
+
+
 class Run:
     """A finished firmware run: exit code, stdout lines, stderr, and the parsed stats line."""
 
@@ -26,7 +35,7 @@ class Run:
         self.stats = {}
         for line in self.lines:
             if line.startswith("stats: "):
-                self.stats = {k: int(v) for k, v in (kv.split("=") for kv in line[7:].split())}
+                self.stats = parse_stats(line)
 
     def __repr__(self):
         return "exit %s\n%s\n%s" % (self.code, self.out, self.err)

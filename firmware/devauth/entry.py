@@ -128,16 +128,19 @@ def _ui(display, width, height, opts):
 
 
 def _stats(transport):
-    """One line for `make bench` and the tests: connections, handshakes, requests, free heap."""
+    """One line for `make bench` and the tests: connections, handshakes, requests, free heap,
+    and the devauth modules loaded at the end (what stays resident)."""
     import gc
 
     gc.collect()
+    loaded = sorted(n[8:] for n in sys.modules if n.startswith("devauth."))
     print(
-        "stats: connections=%d handshakes=%d requests=%d heap_free=%d"
+        "stats: connections=%d handshakes=%d requests=%d heap_free=%d modules=%s"
         % (
             getattr(transport, "connections", -1),
             getattr(transport, "handshakes", -1),
             getattr(transport, "requests", -1),
             gc.mem_free() if hasattr(gc, "mem_free") else -1,
+            ",".join(loaded),
         )
     )
