@@ -87,26 +87,25 @@ class Session:
         flow = DeviceFlow(self.config, self.transport, self.clock, self.ui)
         state = self.config.state_dir
         code = self._resume()
-        while True:
-            if code is None:
-                self.ui.requesting()
-                code = self._retrying(flow.request_code)
-                now = self._now()
-                if now is not None:  # without a wall clock a pending code cannot be resumed
-                    tokens.write(state, tokens.PENDING, _pending(code, now))
-            self.ui.show_code(code)
-            try:
-                token = flow.poll(code)
-            except OAuthError:
-                # The server ended this code: denied, expired, or refused it (invalid_grant,
-                # invalid_request: e.g. spent on a token reply that was lost). Resuming it
-                # after a restart would only show a dead code until it expires.
-                tokens.delete(state, tokens.PENDING)
-                raise
-            rec = tokens.record(token, self._now())
-            tokens.write(state, tokens.TOKEN, rec)
+        if code is None:
+            self.ui.requesting()
+            code = self._retrying(flow.request_code)
+            now = self._now()
+            if now is not None:  # without a wall clock a pending code cannot be resumed
+                tokens.write(state, tokens.PENDING, _pending(code, now))
+        self.ui.show_code(code)
+        try:
+            token = flow.poll(code)
+        except OAuthError:
+            # The server ended this code: denied, expired, or refused it (invalid_grant,
+            # invalid_request: e.g. spent on a token reply that was lost). Resuming it after a
+            # restart would only show a dead code until it expires.
             tokens.delete(state, tokens.PENDING)
-            return rec
+            raise
+        rec = tokens.record(token, self._now())
+        tokens.write(state, tokens.TOKEN, rec)
+        tokens.delete(state, tokens.PENDING)
+        return rec
 
     def sign_out(self):
         """Revoke the tokens (RFC 7009) where the server has a revocation endpoint; delete them.
