@@ -1,6 +1,7 @@
 """Helpers for the end-to-end tests: configs for the dev server, running the firmware on the
 MicroPython unix port, and a scriptable hostile HTTPS server. CPython only."""
 
+import contextlib
 import json
 import os
 import socket
@@ -161,3 +162,25 @@ def http_reply(status=200, body=b"{}", headers=()):
         body = json.dumps(body).encode()
     head = "HTTP/1.1 %d X\r\n" % status + "".join(h + "\r\n" for h in headers)
     return head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+@contextlib.contextmanager
+def dev_as_process(state, *flags):
+    """`python -m devauth_tools.dev_as --port 0 --state-dir STATE FLAGS` as a process; yields
+    (its first stdout line, server.json) and checks that it stops cleanly on SIGTERM."""
+    tools = os.path.join(ROOT, "tools")
+    env = dict(os.environ, PYTHONPATH=tools + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "devauth_tools.dev_as", "--port", "0", "--state-dir", state]
+    proc = subprocess.Popen(
+        cmd + list(flags), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        with open(os.path.join(state, "server.json"), encoding="utf-8") as f:
+            info = json.load(f)
+        yield line, info
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()

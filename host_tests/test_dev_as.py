@@ -7,8 +7,6 @@ import json
 import os
 import re
 import ssl
-import subprocess
-import sys
 import time
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -18,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 from devauth_tools.dev_as import CLIENT_SECRET, DevAS, basic_credentials
 from devauth_tools.testca import make_pki
+from e2e import dev_as_process
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_AUTHZ = "/as/device_authz.oauth2"
@@ -495,14 +494,8 @@ def test_log_has_requests_but_no_secrets(tmp_path):
 
 def test_cli_main(tmp_path):
     state = str(tmp_path / "cli")
-    tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
-    env = dict(os.environ, PYTHONPATH=tools + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "devauth_tools.dev_as", "--port", "0", "--state-dir", state]
-    cmd += ["--auto-approve", "0", "--interval", "1", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        line = proc.stdout.readline().strip()
-        info = json.load(open(os.path.join(state, "server.json"), encoding="utf-8"))
+    flags = ("--auto-approve", "0", "--interval", "1", "--quiet")
+    with dev_as_process(state, *flags) as (line, info):
         assert line == f"devauth dev-as listening on {info['base_url']}"
         ctx = ssl.create_default_context(cafile=info["ca_pem"])
         conn = http.client.HTTPSConnection("localhost", info["port"], context=ctx, timeout=10)
@@ -521,8 +514,3 @@ def test_cli_main(tmp_path):
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         conn.close()
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0, proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()

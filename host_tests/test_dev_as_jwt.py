@@ -8,10 +8,7 @@ import hmac
 import http.client
 import io
 import json
-import os
 import ssl
-import subprocess
-import sys
 import time
 import uuid
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from devauth_tools.dev_as import JWT_SECRET, DevAS
 from devauth_tools.testca import make_pki
+from e2e import dev_as_process
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -703,14 +701,8 @@ def test_log_has_no_assertions_or_secrets(state_dir):
 
 def test_cli_flags(tmp_path):
     state = str(tmp_path / "cli")
-    tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
-    env = dict(os.environ, PYTHONPATH=tools + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "devauth_tools.dev_as", "--port", "0", "--state-dir", state]
-    cmd += ["--mtls-port", "0", "--access-token-lifetime", "7", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        line = proc.stdout.readline().strip()
-        info = json.load(open(os.path.join(state, "server.json"), encoding="utf-8"))
+    flags = ("--mtls-port", "0", "--access-token-lifetime", "7", "--quiet")
+    with dev_as_process(state, *flags) as (line, info):
         assert line == f"devauth dev-as listening on {info['base_url']}"
         assert info["access_token_lifetime"] == 7
         assert info["mtls_port"] and info["mtls_port"] != info["port"]
@@ -723,8 +715,3 @@ def test_cli_flags(tmp_path):
         meta = json.loads(conn.getresponse().read())
         assert meta["mtls_endpoint_aliases"] == aliases
         conn.close()
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0, proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
