@@ -184,3 +184,35 @@ def dev_as_process(state, *flags):
         assert proc.wait(timeout=10) == 0, proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
+
+
+@contextlib.contextmanager
+def dev_as_servers(state_dir_of):
+    """A starter of in-process `DevAS` servers (port 0, interval 1, quiet unless told otherwise);
+    `state_dir_of(n)` names the n-th server's state directory. All stop on exit."""
+    from devauth_tools.dev_as import DevAS
+
+    servers = []
+
+    def start(**opts):
+        opts.setdefault("port", 0)
+        opts.setdefault("interval", 1)
+        opts.setdefault("quiet", True)
+        srv = DevAS(state_dir_of(len(servers)), **opts).start()
+        servers.append(srv)
+        return srv
+
+    try:
+        yield start
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def tls_context(srv, cert=None):
+    """A CPython client context trusting the dev server's CA, presenting `cert` ("client",
+    "wrong_client") from its PKI when given."""
+    ctx = ssl.create_default_context(cafile=srv.pki["ca_pem"])
+    if cert:
+        ctx.load_cert_chain(srv.pki[cert + "_pem"], srv.pki[cert + "_key"])
+    return ctx

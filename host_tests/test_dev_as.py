@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 from devauth_tools.dev_as import CLIENT_SECRET, DevAS, basic_credentials
 from devauth_tools.testca import make_pki
-from e2e import dev_as_process
+from e2e import dev_as_process, dev_as_servers, tls_context
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_AUTHZ = "/as/device_authz.oauth2"
@@ -29,31 +29,13 @@ CLIENTS = ("public-device", "basic-device", "post-device", "mtls-device")
 @pytest.fixture
 def make_server(tmp_path):
     """Start DevAS servers with the given options; all stop at the end of the test."""
-    servers = []
-
-    def start(**opts):
-        opts.setdefault("port", 0)
-        opts.setdefault("interval", 1)
-        opts.setdefault("quiet", True)
-        srv = DevAS(str(tmp_path / f"as{len(servers)}"), **opts).start()
-        servers.append(srv)
-        return srv
-
-    yield start
-    for srv in servers:
-        srv.stop()
+    with dev_as_servers(lambda n: str(tmp_path / f"as{n}")) as start:
+        yield start
 
 
 @pytest.fixture
 def srv(make_server):
     return make_server()
-
-
-def tls_context(srv, cert=None):
-    ctx = ssl.create_default_context(cafile=srv.pki["ca_pem"])
-    if cert:
-        ctx.load_cert_chain(srv.pki[cert + "_pem"], srv.pki[cert + "_key"])
-    return ctx
 
 
 class Client:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from devauth_tools.dev_as import JWT_SECRET, DevAS
 from devauth_tools.testca import make_pki
-from e2e import dev_as_process
+from e2e import dev_as_process, dev_as_servers, tls_context
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -55,19 +55,8 @@ def state_dir(tmp_path_factory):
 
 @pytest.fixture
 def make_server(state_dir):
-    servers = []
-
-    def start(**opts):
-        opts.setdefault("port", 0)
-        opts.setdefault("interval", 1)
-        opts.setdefault("quiet", True)
-        srv = DevAS(state_dir, **opts).start()
-        servers.append(srv)
-        return srv
-
-    yield start
-    for srv in servers:
-        srv.stop()
+    with dev_as_servers(lambda n: state_dir) as start:
+        yield start
 
 
 @pytest.fixture
@@ -107,13 +96,6 @@ def assertion(srv, client_id, *, key=None, alg=None, kid="default", headers=None
         algorithm=alg or dflt_alg,
         headers=head,
     )
-
-
-def tls_context(srv, cert=None):
-    ctx = ssl.create_default_context(cafile=srv.pki["ca_pem"])
-    if cert:
-        ctx.load_cert_chain(srv.pki[cert + "_pem"], srv.pki[cert + "_key"])
-    return ctx
 
 
 class Conn:
