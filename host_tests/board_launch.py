@@ -17,8 +17,9 @@ opts, main_args = args[:split], args[split + 1 :]
 firmware, wifi, ntp = opts[0], opts[1], opts[2]
 sys.path.insert(0, firmware)
 sys.path.insert(0, here)
+sys.path.insert(0, here + "/dual")  # boardfakes
 if sys.implementation.name != "micropython":
-    sys.path.insert(0, here + "/shims")  # tls for CPython
+    sys.path.insert(0, here + "/../tools/devauth_tools/shims")  # tls, framebuf for CPython
 
 import boardfakes  # noqa: E402
 

@@ -5,6 +5,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for p in (os.path.join(HERE, "shims"), os.path.join(ROOT, "firmware"), HERE):
+SHIMS = os.path.join(ROOT, "tools", "devauth_tools", "shims")  # tls, framebuf for CPython
+for p in (SHIMS, os.path.join(ROOT, "firmware"), HERE, os.path.join(HERE, "dual")):
     if p not in sys.path:
         sys.path.insert(0, p)

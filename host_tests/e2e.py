@@ -70,7 +70,7 @@ def run_firmware(config, heap=runner.DEFAULT_HEAP, timeout=120, firmware=None, *
 def run_firmware_on_cpython(config, timeout=120):
     """The same firmware/main.py on CPython, with the shims standing in for MicroPython modules."""
     code = "import sys; sys.path[:0] = [%r, %r]; import main; sys.exit(main.main(sys.argv[1:]))" % (
-        os.path.join(ROOT, "host_tests", "shims"),
+        os.path.join(ROOT, "tools", "devauth_tools", "shims"),
         os.path.join(ROOT, "firmware"),
     )
     proc = subprocess.run(

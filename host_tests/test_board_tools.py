@@ -50,7 +50,7 @@ def test_doctor_probes_the_oled_with_the_profiles_pins(tmp_path):
         "import sys; sys.path.insert(0, %r); import boardfakes;"
         "m = boardfakes.FakeMachine(boardfakes.now_of(None)); boardfakes.install(m);"
         "exec(open(%r).read()); print('pins', [e[1] for e in m.log if e[0] in ('pin', 'i2c')])"
-    ) % (os.path.join(ROOT, "host_tests"), script)
+    ) % (os.path.join(ROOT, "host_tests", "dual"), script)
     proc = subprocess.run(
         [runner.micropython(), "-c", run],
         capture_output=True,

@@ -72,9 +72,12 @@ def test_the_tree_is_compiled_for_the_boards_architecture(capsys, tmp_path, pki,
         assert code == 0, err
         stage = os.path.join(deploy.STAGE, board)
         assert os.path.exists(os.path.join(stage, "main.py"))  # main.py stays source
-        names = sorted(os.listdir(os.path.join(stage, "devauth")))
-        assert "board.mpy" in names and all(n.endswith(".mpy") for n in names)
-        with open(os.path.join(stage, "devauth", "board.mpy"), "rb") as f:
+        lib = os.path.join(stage, "devauth")
+        names = sorted(
+            os.path.relpath(os.path.join(d, n), lib) for d, _, fs in os.walk(lib) for n in fs
+        )
+        assert "board/glue.mpy" in names and all(n.endswith(".mpy") for n in names)
+        with open(os.path.join(lib, "board", "glue.mpy"), "rb") as f:
             assert f.read(2) == b"M\x06"  # mpy v6: what MicroPython >= 1.23 loads
         assert json.load(open(os.path.join(stage, "board.json")))["name"] == board
     assert compiled == ["xtensawin", "xtensawin", "rv32imc", "armv6m"]
@@ -167,13 +170,15 @@ def test_package_json_lists_the_library_for_mip():
     """`mpremote mip install github:OWNER/REPO` reads package.json; its URLs are relative."""
     root = deploy.runner.REPO
     pkg = json.load(open(os.path.join(root, "package.json")))
+    fw = os.path.join(root, "firmware")
     library = sorted(
-        n
-        for n in os.listdir(os.path.join(root, "firmware", "devauth"))
-        # the unix port's terminal mirror, and the plain-Python framebuf CPython draws on
-        if n.endswith(".py") and n not in ("termdisplay.py", "canvas.py")
+        os.path.relpath(os.path.join(d, n), fw)
+        for d, _, files in os.walk(os.path.join(fw, "devauth"))
+        for n in files
+        # the unix port's terminal mirror stays off boards
+        if n.endswith(".py") and n != "termdisplay.py"
     )
-    assert [dest for dest, _ in pkg["urls"]] == ["devauth/" + n for n in library]
+    assert [dest for dest, _ in pkg["urls"]] == library
     for dest, url in pkg["urls"]:
         assert url == "firmware/" + dest and os.path.exists(os.path.join(root, url))
     assert pkg["deps"] == [["ssd1306", "latest"]]

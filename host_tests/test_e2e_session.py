@@ -163,8 +163,8 @@ SIGN_OUT = """
 import sys
 sys.path.insert(0, %r)
 from devauth import app, clock
-from devauth.session import Session
-from devauth.ui import UI
+from devauth.oauth.session import Session
+from devauth.oled.ui import UI
 cfg = app.load_config(%r)
 ui = UI()
 session = Session(cfg, app.make_transport(cfg, ui), clock, ui)

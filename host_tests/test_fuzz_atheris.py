@@ -67,7 +67,7 @@ def _main():
 
     with atheris.instrument_imports(include=["devauth"]):
         import devauth.errors  # noqa: F401
-        import devauth.http  # noqa: F401
+        import devauth.net.http  # noqa: F401
     from devauth.errors import NetworkError, ProtocolError
     from fakes import ScriptedHTTP
     from test_fuzz_http import BOUND, Capped, check_response
@@ -92,5 +92,6 @@ def _main():
 
 
 if __name__ == "__main__":
-    sys.path[:0] = [os.path.join(HERE, "shims"), os.path.join(ROOT, "firmware"), HERE]
+    shims = os.path.join(ROOT, "tools", "devauth_tools", "shims")
+    sys.path[:0] = [shims, os.path.join(ROOT, "firmware"), HERE]
     _main()

@@ -1,5 +1,5 @@
 """Property tests of the config loader (devauth.config.from_dict / load) and of the QR encoder's
-input (devauth.qr.encode).
+input (devauth.oled.qr.encode).
 
 The config loader, given any JSON object (known keys with any JSON values, unknown keys) and
 files of any content (a real CA certificate, PEM with broken base64, random bytes, nothing),
@@ -15,7 +15,7 @@ import tempfile
 
 from devauth import config as devconfig
 from devauth.errors import ConfigError
-from devauth.qr import QRError, capacity, encode
+from devauth.oled.qr import QRError, capacity, encode
 from devauth_tools.testca import load_or_make_pki
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -1,4 +1,4 @@
-"""Property tests of the JSON handling in devauth.flow: parse_device_code, parse_token,
+"""Property tests of the JSON handling in devauth.oauth.flow: parse_device_code, parse_token,
 error_reply and Response.json, on any JSON a server could send.
 
 Each either returns a value that meets every documented bound (printable, bounded, https,
@@ -17,7 +17,8 @@ from devauth.errors import (
     ProtocolError,
     ServerBusy,
 )
-from devauth.flow import (
+from devauth.net.http import Response
+from devauth.oauth.flow import (
     MAX_INTERVAL,
     MAX_URI,
     MAX_USER_CODE,
@@ -25,7 +26,6 @@ from devauth.flow import (
     parse_device_code,
     parse_token,
 )
-from devauth.http import Response
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,4 +1,4 @@
-"""Property tests of the HTTP response parser (devauth.http) on scripted byte streams.
+"""Property tests of the HTTP response parser (devauth.net.http) on scripted byte streams.
 
 Whatever a server sends — random bytes, near-valid replies with hostile framing, replies cut at
 any byte, or a pattern repeated forever — a request either returns a well-formed Response or
@@ -8,7 +8,7 @@ parsed as the next reply under the same rules.
 """
 
 from devauth.errors import DevauthError, NetworkError, ProtocolError
-from devauth.http import MAX_BODY, MAX_HEADER_BYTES, Response
+from devauth.net.http import MAX_BODY, MAX_HEADER_BYTES, Response
 from fakes import ScriptedHTTP, Stream
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,7 +150,7 @@ def test_random_bytes_give_a_response_or_a_devauth_error(data, endless):
 
 
 def test_known_endless_replies_are_cut_off():
-    """The two unbounded reads found while writing these properties (fixed in devauth.http)."""
+    """The two unbounded reads found while writing these properties (fixed in devauth.net.http)."""
     s = exercise(b"", b"HTTP/1.1 100 Continue\r\n\r\n")
     assert s.consumed < 1000
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, utils
 from cryptography.hazmat.primitives.asymmetric import rsa as crsa
-from devauth import der
-from devauth import jwt as djwt
+from devauth.jose import der
+from devauth.jose import jwt as djwt
 
 try:
     import jwt as pyjwt
@@ -251,7 +251,7 @@ if given is not None:
     @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=300))
     def test_b64_round_trips_any_bytes(data):
-        from devauth import b64
+        from devauth.jose import b64
 
         text = b64.encode(data)
         assert text == base64.urlsafe_b64encode(data).rstrip(b"=").decode()

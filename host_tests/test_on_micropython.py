@@ -4,16 +4,17 @@ import os
 import subprocess
 
 import pytest
-from mp_suite import MODULES
+from mp_suite import discover
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+DUAL = os.path.join(HERE, "dual")
 MICROPYTHON = os.path.join(os.path.dirname(HERE), ".venv", "bin", "micropython")
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", discover(DUAL))
 def test_module_passes_on_micropython(module):
     proc = subprocess.run(
-        [MICROPYTHON, os.path.join(HERE, "mp_suite.py"), module],
+        [MICROPYTHON, os.path.join(DUAL, "mp_suite.py"), module],
         capture_output=True,
         text=True,
         timeout=300,

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRITER = """
 import sys
 sys.path.insert(0, %r)
-from devauth import tokens
+from devauth.oauth import tokens
 state = sys.argv[1]
 n = int(sys.argv[2])
 print("ready")
@@ -27,7 +27,7 @@ while True:
 READER = """
 import sys
 sys.path.insert(0, %r)
-from devauth import tokens
+from devauth.oauth import tokens
 rec = tokens.load_token(sys.argv[1])
 print(rec["access_token"] if rec else "NONE")
 """

@@ -9,7 +9,7 @@ fix proposed in the issue (`-length % 8`); once segno fixes it the patch changes
 
 Mask selection: segno scores a mask with the format / version areas and the dark module still
 light, counts a 1:1:3:1:1 pattern once when light on either side, and resumes its search after a
-counted pattern; devauth.qr does the same (see its docstring), so the chosen masks must agree.
+counted pattern; devauth.oled.qr does the same (see its docstring), so the chosen masks must agree.
 """
 
 import os
@@ -19,7 +19,7 @@ import pytest
 segno = pytest.importorskip("segno")
 segno_encoder = pytest.importorskip("segno.encoder")
 pytest.importorskip("hypothesis")
-from devauth.qr import capacity, encode  # noqa: E402
+from devauth.oled.qr import capacity, encode  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

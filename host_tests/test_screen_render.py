@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from devauth.qr import capacity
+from devauth.oled.qr import capacity
 from devauth_tools import cli, runner, screens
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,7 +76,7 @@ MP_QR = """
 import sys, json
 sys.path.insert(0, sys.argv[1])
 import framebuf
-from devauth.screen import Screen
+from devauth.oled.screen import Screen
 
 
 class Panel(framebuf.FrameBuffer):

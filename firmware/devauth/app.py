@@ -9,6 +9,7 @@ import gc
 import sys
 
 from devauth import clock as _clock
+from devauth import unload
 from devauth.errors import DevauthError, ExpiredToken, OAuthError
 
 # Memory: the config loader runs first and is unloaded before the flow's modules are imported,
@@ -26,25 +27,15 @@ def load_config(path):
     try:
         return config.load(path)
     finally:
-        unload("config", "pem", "der")  # a parsed private_key keeps only what it needs
-
-
-def unload(*names):
-    """Drop start-up-only modules from the heap (they are imported again if ever needed)."""
-    for name in names:
-        sys.modules.pop("devauth." + name, None)
-        try:
-            delattr(sys.modules["devauth"], name)
-        except (AttributeError, KeyError):
-            pass
-    gc.collect()
+        # a parsed private_key keeps only what it needs
+        unload("devauth.config", "devauth.jose.pem", "devauth.jose.der")
 
 
 def discover(cfg, transport):
     """Resolve the endpoints from the issuer's metadata (cached), then unload discovery."""
     if not cfg.issuer:
         return
-    from devauth import discovery
+    from devauth.oauth import discovery
 
     try:
         discovery.configure(cfg, transport)
@@ -52,19 +43,19 @@ def discover(cfg, transport):
         discovery.forget(cfg)
         raise
     finally:
-        unload("discovery")
+        unload("devauth.oauth.discovery")
 
 
 def make_transport(cfg, ui):
     if cfg.http_client == "urequests":
-        from devauth.http_urequests import URequestsClient
+        from devauth.net.http_urequests import URequestsClient
 
         ui.say(
             "Warning: http_client urequests does not verify the server certificate; "
             "anyone on the network can impersonate the server."
         )
         return URequestsClient(cfg.allow_insecure_http, cfg.timeout)
-    from devauth.http import HTTPClient
+    from devauth.net.http import HTTPClient
 
     return HTTPClient(
         cfg.ca_certificates,
@@ -81,8 +72,8 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
     With `once`, returns 0 when a valid token is there. On a board it never returns: it sleeps
     until the access token is due for refresh, refreshes it, and signs in again if it must.
     """
-    from devauth import tokens
-    from devauth.session import REFRESH_MARGIN, Session
+    from devauth.oauth import tokens
+    from devauth.oauth.session import REFRESH_MARGIN, Session
 
     discover(cfg, transport)
     session = Session(cfg, transport, clock, ui)
@@ -127,10 +118,10 @@ def run(
 
     With `once`, returns the exit code when the sign-in ends; on a board it never returns.
     `on_signed_in(session, record)` is called whenever a valid token is at hand: application
-    code uses `session.access_token()` from there (see devauth.session).
+    code uses `session.access_token()` from there (see devauth.oauth.session).
     """
     if ui is None:
-        from devauth.ui import UI
+        from devauth.oled.ui import UI
 
         ui = UI(display, width, height)
     ui.status("devauth", "Starting...")

@@ -7,8 +7,8 @@ Files the config names (certificates, keys) are relative to the config file and 
 import json
 
 from devauth.errors import ConfigError
-from devauth.http import split_url
-from devauth.pem import der_blocks
+from devauth.jose.pem import der_blocks
+from devauth.net.url import split_url
 
 AUTH_METHODS = (
     "none",
@@ -62,7 +62,7 @@ class Config:
         self.mtls_endpoint_aliases = None  # RFC 8705 §5, from discovery
         self.token_endpoint_auth_method = "none"
         self.client_secret = None
-        self.private_key = None  # a parsed key (devauth.der) for private_key_jwt
+        self.private_key = None  # a parsed key (devauth.jose.der) for private_key_jwt
         self.private_key_id = None  # the JWT "kid"
         self.token_endpoint_auth_signing_alg = None  # HS256 / RS256 / ES256
         self.client_assertion_audience = None  # default: the token endpoint
@@ -214,7 +214,7 @@ def _jwt_settings(c, data, base):
         return
     if not name:
         raise ConfigError("private_key is missing (private_key_jwt signs with it)")
-    from devauth import jwt
+    from devauth.jose import jwt
 
     try:
         c.private_key = jwt.load_key(_read(base, name, "private_key"))

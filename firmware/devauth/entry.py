@@ -1,14 +1,16 @@
 """What firmware/main.py runs: arguments, board profile, display, UI, then devauth.app.run().
 
-On a board (no arguments): /board.json and /devauth.json; devauth.board brings the hardware,
+On a board (no arguments): /board.json and /devauth.json; devauth.board.glue brings the hardware,
 Wi-Fi and clock up first. On the unix port:
     micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats] [--debug]
-A --board profile for real hardware goes through devauth.board too (the tests do that with fake
+A --board profile for real hardware goes through devauth.board.glue too (the tests do that with fake
 `machine`/`network`/`ntptime` modules). Exit status with --once: 0 signed in, 2 configuration or
 board profile error, 3 denied, 4 expired, 1 other failure.
 """
 
 import sys
+
+from devauth import unload
 
 _HOSTS = ("linux", "darwin", "win32")  # the unix port's sys.platform values
 
@@ -69,7 +71,7 @@ def _main(argv):
         return _ui(display, width, height, opts)
 
     if profile is not None and profile["chip"] != "unix":
-        from devauth import board
+        from devauth.board import glue as board
 
         return board.main(profile, opts, ui_factory=make_ui)
     display = _display(opts, profile)
@@ -82,7 +84,7 @@ def _main(argv):
 
 def _profile(path):
     """The checked board profile, or None after printing its one-line error."""
-    from devauth import profile
+    from devauth.board import profile
 
     try:
         return profile.load(path)
@@ -90,11 +92,7 @@ def _profile(path):
         print("%s: %s" % (e.short, e))
         return None
     finally:  # needed only at start: off the heap before the sign-in's modules come in
-        sys.modules.pop("devauth.profile", None)
-        try:
-            delattr(sys.modules["devauth"], "profile")
-        except AttributeError:
-            pass
+        unload("devauth.board.profile")
 
 
 def _display(opts, profile):
@@ -103,14 +101,14 @@ def _display(opts, profile):
         return None
     spec = profile["display"] if profile else {"driver": "terminal", "width": 128, "height": 64}
     # The unix board's display is always the terminal: straight to it, without the drivers'
-    # module on the heap (devauth.display.open_display would return the same).
-    from devauth.termdisplay import TermDisplay
+    # module on the heap (devauth.oled.display.open_display would return the same).
+    from devauth.oled.termdisplay import TermDisplay
 
     return TermDisplay(spec.get("width", 128), spec.get("height", 64))
 
 
 def _ui(display, width, height, opts):
-    from devauth.ui import UI
+    from devauth.oled.ui import UI
 
     ui = UI(display, width, height) if display is not None else UI()
     console_wrote = getattr(display, "console_wrote", None)

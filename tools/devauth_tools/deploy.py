@@ -3,7 +3,7 @@
     devauth deploy --port /dev/ttyUSB0 --board heltec-wifi-kit-32 --config devauth.json
 
 1. The board profile (boards/NAME.json) and the device config are checked with the firmware's own
-   code (devauth.profile, devauth.config): a mistake stops here, with the board untouched.
+   code (devauth.board.profile, devauth.config): a mistake stops here, with the board untouched.
 2. firmware/ is precompiled with mpy-cross for the board's architecture (-march=xtensawin for
    ESP32 and ESP32-S3, rv32imc for ESP32-C3, armv6m for the Pico W) into build/deploy/NAME.
 3. Certificates and keys the config names become DER files under certs/ (mbedTLS reads DER), and
@@ -51,7 +51,7 @@ def board_path(board):
 def load_board(board):
     """-> (path, checked profile dict); DeployError with the firmware's one-line message."""
     path = board_path(board)
-    profile = firmware_module("profile")
+    profile = firmware_module("board.profile")
     if not os.path.exists(path):
         boards = os.listdir(os.path.join(runner.REPO, "boards"))
         names = sorted(n[:-5] for n in boards if n.endswith(".json"))

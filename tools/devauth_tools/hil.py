@@ -1,6 +1,6 @@
 """`devauth hil --port PORT`: the MicroPython-side tests on an attached board.
 
-The dual test modules (host_tests/mp_suite.py's MODULES), their helpers and the firmware are
+The dual test modules (every test_* in host_tests/dual/), their helpers and the firmware are
 precompiled with mpy-cross for the board (`--board NAME` picks the architecture; plain bytecode
 by default) into build/hil/hil/, copied to the board's /hil, and run there with mp_suite; the
 closing `N passed, N failed` line decides the exit status. The board's own /devauth library is
@@ -17,7 +17,7 @@ import sys
 from devauth_tools import runner
 from devauth_tools.deploy import DeployError, load_board, mpremote
 
-TESTS = os.path.join(runner.REPO, "host_tests")
+TESTS = os.path.join(runner.REPO, "host_tests", "dual")
 STAGE = os.path.join(runner.REPO, "build", "hil")
 HELPERS = ("mp_suite", "mptest", "fakes", "boardfakes")
 
@@ -37,7 +37,7 @@ def modules():
     try:
         import mp_suite
 
-        return list(mp_suite.MODULES)
+        return mp_suite.discover(TESTS)
     finally:
         sys.path.remove(TESTS)
 
@@ -114,5 +114,5 @@ def add_parser(sub):
     h.add_argument("--port", required=True, help="serial port, or `unix` for the unix port")
     h.add_argument("--board", help="profile whose architecture to compile for")
     h.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
-    h.add_argument("modules", nargs="*", help="test modules (default: mp_suite's MODULES)")
+    h.add_argument("modules", nargs="*", help="test modules (default: all of host_tests/dual)")
     h.set_defaults(fn=main)

@@ -26,7 +26,7 @@ MP_SCRIPT = """
 import sys, gc, time
 sys.path.insert(0, sys.argv[1])
 mode, alg, path, runs = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-from devauth import jwt
+from devauth.jose import jwt
 load = 0
 if alg == "HS256":
     kw = {"secret": b"0123456789abcdef0123456789abcdef"}

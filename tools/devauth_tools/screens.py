@@ -17,7 +17,7 @@ import sys
 import tempfile
 import zlib
 
-from devauth_tools import runner
+from devauth_tools import runner, shims
 
 SIZES = ((128, 64), (128, 32), (72, 40))
 LIT = (0xDC, 0xEE, 0xFF)  # a lit SSD1306 pixel (white panel, slightly blue)
@@ -29,10 +29,8 @@ SCALE = 4
 _PRELUDE = """
 import sys
 sys.path.insert(0, sys.argv[1])
-try:
-    from framebuf import FrameBuffer
-except ImportError:
-    from devauth.canvas import Canvas as FrameBuffer
+sys.path.append(@SHIMS@)  # CPython: the framebuf shim; MicroPython's built-in one wins
+from framebuf import FrameBuffer
 
 URI = "https://pf.example.com/as/user_authz.oauth2"
 
@@ -55,13 +53,14 @@ class Code:
         self.verification_uri_complete = complete
         self.expires_in = 600
 """
+_PRELUDE = _PRELUDE.replace("@SHIMS@", repr(shims.PATH))
 
 # Runs on MicroPython (and on CPython, with the Canvas for framebuf). argv: firmware dir, then
 # WxH sizes. Prints `<name> <W>x<H> <hex>` a frame.
 MP_RENDER = (
     _PRELUDE
     + """
-from devauth.ui import UI
+from devauth.oled.ui import UI
 from devauth.errors import AccessDenied, ExpiredToken, TLSError
 
 NAMES = {"q": "qr", "c": "code"}
@@ -278,20 +277,21 @@ def mem():
 
 
 base = mem()
+import devauth
 from devauth import errors
 base = mem()
-from devauth import ui as _ui
+from devauth.oled import ui as _ui
 print("heap_ui_module", mem() - base)
 base = mem()
-from devauth import screen, font
+from devauth.oled import screen, font
 print("heap_screen_font_modules", mem() - base)
 base = mem()
-from devauth import layout
+from devauth.oled import layout
 print("heap_layout_module", mem() - base)
 layout = None
-screen.unload("layout")
+devauth.unload("devauth.oled.layout")
 base = mem()
-from devauth import qr
+from devauth.oled import qr
 print("heap_qr_module", mem() - base)
 URL = ("https://pf.example.com/as/user_authz.oauth2?user_code=YYD6-CD4T&client_id=devauth-"
        + "0123456789" * 4)[:80]
@@ -312,7 +312,7 @@ q = None
 
 d = Panel(128, 64)
 qr = None
-screen.unload("qr")  # as on a board: loaded by show_code() and dropped after
+devauth.unload("devauth.oled.qr")  # as on a board: loaded by show_code() and dropped after
 gc.collect()
 while micropython.mem_current() < micropython.mem_peak():
     bytearray(256)
@@ -344,7 +344,7 @@ print("countdown_ms", time.ticks_diff(time.ticks_us(), t) / runs / 1000)
 MP_MIN = (
     _PRELUDE
     + """
-from devauth.ui import UI
+from devauth.oled.ui import UI
 
 qr = sys.argv[2] == "qr"
 code = Code() if qr else Code(uri=URI + "/" + "x" * 300, complete=None)
@@ -372,18 +372,10 @@ def _min_heap(script, args, lo=1024, hi=1 << 18):
 
 
 def _compile(modules, out):
-    """mpy-cross the firmware modules into `out`/devauth -> {module: .mpy bytes}."""
-    src = os.path.join(runner.firmware_dir(), "devauth")
-    os.makedirs(os.path.join(out, "devauth"), exist_ok=True)
-    sizes = {}
-    for name in os.listdir(src):
-        if not name.endswith(".py"):
-            continue
-        dst = os.path.join(out, "devauth", name[:-3] + ".mpy")
-        subprocess.run([runner.mpy_cross(), "-o", dst, os.path.join(src, name)], check=True)
-        if name[:-3] in modules:
-            sizes[name[:-3]] = os.path.getsize(dst)
-    return sizes
+    """mpy-cross the firmware into `out` -> {module of devauth.oled: .mpy bytes}."""
+    runner.compile_firmware(out)
+    oled = os.path.join(out, "devauth", "oled")
+    return {m: os.path.getsize(os.path.join(oled, m + ".mpy")) for m in modules}
 
 
 def measure(runs=20):

@@ -40,7 +40,7 @@ import sys
 fw, config, state, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 sys.path.insert(0, fw)
 from devauth import app
-from devauth.ui import UI
+from devauth.oled.ui import UI
 
 ui = UI(out=lambda line: None)  # quiet: the console lines are not what is measured
 for i in range(count):

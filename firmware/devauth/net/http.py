@@ -1,0 +1,471 @@
+"""HTTPS/1.1 client over `socket` + `tls.SSLContext`, written for small heaps and hostile servers.
+
+Why not urequests: it sets CERT_NONE, cannot present a client certificate and opens a new TLS
+connection per request. This client always verifies the server (CERT_REQUIRED + server_hostname
+against the configured trust anchors), presents a client certificate for RFC 8705
+tls_client_auth, and keeps one connection alive across the device authorization request and every
+poll, reconnecting when the server closes it.
+
+Everything read from the network is bounded: status line, header lines, header count, total header
+bytes and the body (Content-Length or chunked). Redirects are never followed.
+"""
+
+import gc
+import socket
+
+from devauth.errors import NetworkError, ProtocolError, TLSError
+from devauth.net.url import split_url
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+try:
+    import tls
+except ImportError:  # MicroPython < 1.23 called it ssl
+    tls = None
+
+MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
+MAX_HEADER_BYTES = const(16384)  # all header lines together
+MAX_HEADERS = const(64)
+MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
+_MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
+
+# Only these response headers are kept; the rest are read and dropped.
+_KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
+
+
+class Response:
+    """A reply. Its body may be a view into the client's reply buffer: use it (`json()`) before
+    the next request on the same client, as every caller here does."""
+
+    __slots__ = ("status", "headers", "_body")
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # {lower-case name (str): value (str)} for the _KEEP headers
+        self._body = body  # bytes, or a memoryview into the reply buffer
+
+    @property
+    def body(self):
+        """The body as bytes (a copy)."""
+        return bytes(self._body)
+
+    def json(self, what):
+        """The body as a JSON object; ProtocolError naming `what` otherwise."""
+        import json
+
+        try:
+            try:
+                # MicroPython parses straight from the buffer: no copy of a large reply.
+                obj = json.loads(self._body)
+            except TypeError:  # CPython's json takes str/bytes only
+                obj = json.loads(bytes(self._body))
+        except (ValueError, UnicodeError):
+            raise ProtocolError(
+                "%s: reply is not valid JSON (HTTP %d)" % (what, self.status)
+            ) from None
+        if not isinstance(obj, dict):
+            raise ProtocolError("%s: reply is not a JSON object (HTTP %d)" % (what, self.status))
+        return obj
+
+
+class HTTPClient:
+    """POSTs forms; one connection at a time, reused while the server keeps it open."""
+
+    def __init__(
+        self,
+        ca_certificates=(),
+        client_certificate=None,
+        client_key=None,
+        allow_http=False,
+        timeout=15,
+        max_body=MAX_BODY,
+    ):
+        self.ca_certificates = ca_certificates
+        self.client_certificate = client_certificate
+        self.client_key = client_key
+        self.allow_http = allow_http
+        self.timeout = timeout
+        self.max_body = max_body
+        self._key = None  # (scheme, host, port) of the open connection
+        self._sock = None  # the raw socket
+        self._io = None  # the stream we read and write (TLS socket or plain)
+        # The reply body buffer and the TLS context: allocated once, first, while the heap is
+        # unfragmented (a JWT signature later churns through a lot of small big-int garbage).
+        self._buf = bytearray(max_body)
+        self._line = bytearray(MAX_LINE)  # one status or header line, reused
+        self._one = bytearray(1)
+        self._ctx = None
+        if ca_certificates:
+            self._context()
+        self.connections = 0
+        self.handshakes = 0
+        self.requests = 0
+
+    def post_form(self, url, body, headers=()):
+        """POST an urlencoded `body` (bytes) with extra `headers` [(name, value)]; -> Response."""
+        return self.request("POST", url, body, headers)
+
+    def get(self, url):
+        """GET `url` (discovery metadata); -> Response."""
+        return self.request("GET", url, None, ())
+
+    def request(self, method, url, body, headers):
+        scheme, host, port, path = split_url(url)
+        if scheme != "https" and not self.allow_http:
+            raise ProtocolError("refusing http:// (allow_insecure_http is false)")
+        key = (scheme, host, port)
+        if self._key != key:
+            self.close()  # one connection at a time: memory beats a second handshake
+        default = 443 if scheme == "https" else 80
+        head = _request_head(method, host, port, default, path, body, headers)
+        while True:
+            reused = self._io is not None
+            if not reused:
+                self._connect(key)
+            try:
+                # One write: a separate small body segment would wait on the delayed ACK.
+                self._write(head + body if body else head)
+                status, http10 = self._read_status()
+            except NetworkError as e:
+                self.close()
+                if reused and not e.timed_out:
+                    continue  # the server dropped the idle connection: reconnect once
+                raise
+            except BaseException:
+                self.close()
+                raise
+            break
+        try:
+            resp, reusable = self._read_rest(status, http10)
+        except BaseException:
+            self.close()
+            raise
+        self.requests += 1
+        if not reusable:
+            self.close()
+        return resp
+
+    def close(self):
+        for s in (self._io, self._sock):
+            if s is not None:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        self._io = self._sock = self._key = None
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _connect(self, key):
+        scheme, host, port = key
+        gc.collect()  # a TLS handshake needs the largest contiguous blocks we will ever ask for
+        try:
+            ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        except OSError as e:
+            raise NetworkError("cannot resolve %s (%s)" % (host, _oserr(e))) from None
+        sock = socket.socket(ai[0], socket.SOCK_STREAM)
+        self._sock = sock
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(ai[-1])
+        except OSError as e:
+            self.close()
+            raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, _oserr(e))) from None
+        self.connections += 1
+        if scheme == "https":
+            self._io = self._handshake(sock, host)
+        else:
+            self._io = sock if hasattr(sock, "readline") else sock.makefile("rwb", 0)
+        self._key = key
+
+    def _context(self):
+        """The TLS context: made once, at start-up while the heap is unfragmented, and reused
+        for every connection (it holds the parsed trust anchors and client certificate)."""
+        if self._ctx is not None:
+            return self._ctx
+        if tls is None:
+            raise TLSError("this MicroPython has no tls module (needs 1.23 or newer)")
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = tls.CERT_REQUIRED  # the unix port starts at CERT_NONE
+        try:
+            for der in self.ca_certificates:
+                ctx.load_verify_locations(der)
+        except (ValueError, OSError):
+            raise TLSError("ca_certificates: a certificate could not be loaded") from None
+        if self.client_certificate:
+            try:
+                ctx.load_cert_chain(self.client_certificate, self.client_key)
+            except (ValueError, OSError):
+                raise TLSError(
+                    "tls_client_certificate/tls_client_key: not a matching certificate and key"
+                ) from None
+        self._ctx = ctx
+        return ctx
+
+    def _handshake(self, sock, host):
+        try:
+            ctx = self._context()
+        except TLSError:
+            self.close()
+            raise
+        self.handshakes += 1
+        try:
+            return ctx.wrap_socket(sock, server_hostname=host)
+        except ValueError as e:  # mbedTLS reports verification failures as ValueError
+            self.close()
+            raise TLSError("server certificate for %s rejected: %s" % (host, _oneline(e))) from None
+        except OSError as e:
+            self.close()
+            if _is_timeout(e):
+                raise NetworkError("TLS handshake with %s timed out" % host) from None
+            if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
+                raise NetworkError(
+                    "TLS handshake with %s cut off (%s)" % (host, _oserr(e))
+                ) from None
+            raise TLSError("TLS handshake with %s failed (%s)" % (host, _oserr(e))) from None
+
+    # -- I/O -------------------------------------------------------------------------------
+
+    def _write(self, data):
+        view = memoryview(data)
+        try:
+            while view:
+                n = self._io.write(view)
+                if not n:
+                    raise OSError(110)
+                view = view[n:]
+        except OSError as e:
+            raise NetworkError("sending failed (%s)" % _oserr(e)) from None
+
+    def _readline(self, limit):
+        """One line (LF kept, cut at `limit` bytes) -> (bytes, its length on the wire).
+
+        Read byte by byte into `_line`, allocated once at start: MicroPython's readline(n)
+        reserves n bytes for every line, a block a heap fragmented by a reconnect may not have.
+        Longer lines are read to their end (at most MAX_HEADER_BYTES) and cut.
+        """
+        line, one, io = self._line, self._one, self._io
+        n = total = 0
+        try:
+            while True:
+                r = io.readinto(one)
+                if r is None:  # MicroPython: EAGAIN once the socket timeout expires
+                    raise OSError(110)
+                if not r:
+                    if total:
+                        raise NetworkError("connection closed mid-reply")
+                    return b"", 0
+                total += 1
+                if n < limit:
+                    line[n] = one[0]
+                    n += 1
+                if one[0] == 10:  # LF: the end of the line
+                    return bytes(line[:n]), total
+                if total > MAX_HEADER_BYTES:
+                    raise ProtocolError("reply header line is over %d bytes" % MAX_HEADER_BYTES)
+        except OSError as e:
+            raise _network(e) from None
+
+    def _read_into(self, view):
+        """Fill `view` (a memoryview) completely from the connection."""
+        got, n = 0, len(view)
+        try:
+            while got < n:
+                r = self._io.readinto(view[got:])
+                if not r:
+                    raise NetworkError("connection closed mid-reply")
+                got += r
+        except OSError as e:
+            raise _network(e) from None
+
+    def _read_status(self):
+        """-> (status code, is HTTP/1.0); skips interim 1xx responses (a few: a server sending
+        them forever would otherwise be read forever)."""
+        for _interim in range(_MAX_INTERIM + 1):
+            line, _ = self._readline(MAX_LINE)
+            if not line:
+                raise NetworkError("server closed the connection without replying")
+            if not line.startswith(b"HTTP/1.") or len(line) < 12 or not line[9:12].isdigit():
+                raise ProtocolError("reply is not HTTP (status line %s)" % _ascii(line[:40]))
+            status = int(line[9:12])
+            if not 100 <= status < 200:
+                return status, line[7] == 0x30  # "HTTP/1.0"
+            self._read_headers()  # interim response (we never ask for one): skip it
+        raise ProtocolError("reply has over %d interim (1xx) responses" % _MAX_INTERIM)
+
+    def _read_headers(self):
+        """Read the header block; keep only the headers in _KEEP, bounded in count and bytes."""
+        headers = {}
+        count = total = 0
+        while True:
+            line, n = self._readline(MAX_LINE)
+            if not line:
+                raise NetworkError("connection closed mid-reply")
+            total += n
+            count += 1
+            if count > MAX_HEADERS or total > MAX_HEADER_BYTES:
+                raise ProtocolError(
+                    "reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES)
+                )
+            if line == b"\r\n" or line == b"\n":
+                return headers
+            colon = line.find(b":")
+            if colon <= 0:
+                raise ProtocolError("reply has a malformed header line")
+            name = line[:colon].strip().lower()
+            if name in _KEEP:
+                headers[name.decode()] = _ascii(line[colon + 1 :].strip())
+
+    def _read_rest(self, status, http10):
+        """Headers and body after the status line -> (Response, connection reusable)."""
+        headers = self._read_headers()
+        body, framed = self._read_body(headers)
+        reusable = framed and not http10 and "close" not in headers.get("connection", "").lower()
+        return Response(status, headers, body), reusable
+
+    def _read_body(self, headers):
+        """-> (body bytes, whether the body was framed so the connection can be reused).
+
+        The body is read into one buffer of `max_body` bytes, allocated once and reused, so a
+        reply costs the same memory whatever the server sends.
+        """
+        view = memoryview(self._buf)
+        te = headers.get("transfer-encoding", "").lower()
+        if te:
+            if te != "chunked":
+                raise ProtocolError("reply uses unsupported transfer-encoding %s" % te[:20])
+            n = self._read_chunked(view)
+            framed = True
+        elif "content-length" in headers:
+            cl = headers["content-length"]
+            if not cl.isdigit() or len(cl) > 12:
+                raise ProtocolError("reply has a bad Content-Length")
+            n = int(cl)
+            if n > self.max_body:
+                raise ProtocolError(
+                    "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
+                )
+            self._read_into(view[:n])
+            framed = True
+        else:  # no framing: the body runs to EOF (bounded); the connection cannot be reused
+            n = 0
+            while True:
+                try:
+                    r = self._io.readinto(view[n:]) if n < self.max_body else self._io.read(1)
+                except OSError as e:
+                    raise _network(e) from None
+                if not r:
+                    break
+                if n >= self.max_body:
+                    raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+                n += r
+            framed = False
+        return view[:n], framed
+
+    def _read_chunked(self, view):
+        """Read a chunked body into `view`; -> its length.
+
+        The framing (chunk-size lines, their extensions, trailers) shares one budget of
+        MAX_HEADER_BYTES: each line is bounded, and so is their sum.
+        """
+        n = framing = 0
+        while True:
+            line, used = self._readline(MAX_LINE)
+            framing += used
+            if framing > MAX_HEADER_BYTES:
+                raise ProtocolError("reply has over %d bytes of chunk framing" % MAX_HEADER_BYTES)
+            if not line:
+                raise NetworkError("connection closed mid-reply")
+            size = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size, 16)
+            except ValueError:
+                raise ProtocolError("reply has a bad chunk size") from None
+            if size < 0 or n + size > self.max_body:
+                raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+            if size == 0:
+                break
+            self._read_into(view[n : n + size])
+            n += size
+            crlf, used = self._readline(4)
+            framing += used
+            if crlf not in (b"\r\n", b"\n"):
+                raise ProtocolError("reply has a malformed chunk")
+        count = 0
+        while True:  # trailer section, bounded like headers
+            line, used = self._readline(MAX_LINE)
+            count += 1
+            framing += used
+            if not line:
+                raise NetworkError("connection closed mid-reply")
+            if line in (b"\r\n", b"\n"):
+                return n
+            if count > MAX_HEADERS or framing > MAX_HEADER_BYTES:
+                raise ProtocolError("reply has too many trailer lines")
+
+
+def _request_head(method, host, port, default_port, path, body, headers):
+    if ":" in host:
+        host = "[%s]" % host
+    if port != default_port:
+        host = "%s:%d" % (host, port)
+    parts = [
+        "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host),
+        "Accept: application/json\r\nUser-Agent: devauth\r\n",
+    ]
+    if body is not None:
+        parts.append("Content-Type: application/x-www-form-urlencoded\r\n")
+        parts.append("Content-Length: %d\r\n" % len(body))
+    for name, value in headers:
+        parts.append("%s: %s\r\n" % (name, value))
+    parts.append("\r\n")
+    return "".join(parts).encode()
+
+
+def _is_timeout(e):
+    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
+
+
+# The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
+# middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
+_DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
+
+
+def _is_dropped(e):
+    return bool(e.args) and e.args[0] in _DROPPED
+
+
+def _oserr(e):
+    if _is_timeout(e):
+        return "timed out"
+    code = e.args[0] if e.args else None
+    names = {103: "aborted", 104: "reset", 111: "refused", 113: "no route", 32: "closed"}
+    if isinstance(code, int):
+        if code < 0:
+            return "mbedTLS -0x%04X" % -code
+        return names.get(code, "errno %d" % code)
+    return _oneline(e)
+
+
+def _network(e):
+    if _is_timeout(e):
+        err = NetworkError("server did not answer in time")
+        err.timed_out = True
+        return err
+    return NetworkError("connection failed mid-reply (%s)" % _oserr(e))
+
+
+def _oneline(e):
+    text = str(e).strip().replace("\n", " ")
+    return _ascii(text[:120].encode())
+
+
+def _ascii(b):
+    """Bytes from the network as printable ASCII (anything else becomes '?')."""
+    return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)

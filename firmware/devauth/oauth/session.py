@@ -1,0 +1,183 @@
+"""Staying signed in: the API application code uses, and what `app.run` drives.
+
+    session = Session(config, transport, clock, ui)
+    token = session.access_token()   # a valid access token: stored, refreshed, or a new sign-in
+    session.sign_out()               # RFC 7009 revocation, then the stored tokens are deleted
+
+Stored tokens live in config.state_dir (devauth.oauth.tokens). An access token within
+`REFRESH_MARGIN` seconds of expiry is refreshed with the refresh token (RFC 6749 §6), keeping a
+rotated refresh token when the server sends one; `invalid_grant` on refresh starts a new device
+sign-in. A device code being polled is stored too, so a reboot resumes polling with the same
+code on screen.
+"""
+
+from devauth.errors import DevauthError, OAuthError
+from devauth.oauth import auth, tokens
+from devauth.oauth.flow import MAX_BACKOFF, error_reply
+
+REFRESH_MARGIN = 60  # seconds before expiry at which the access token is refreshed
+
+
+class Session:
+    def __init__(self, config, transport, clock, ui):
+        self.config = config
+        self.transport = transport
+        self.clock = clock
+        self.ui = ui
+
+    def _now(self):
+        f = getattr(self.clock, "unix_time", None)
+        return f() if f else None
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def stored(self):
+        """The stored token record (dict) or None. Never printed: it holds the tokens."""
+        return tokens.load_token(self.config.state_dir)
+
+    def valid(self, rec, margin=REFRESH_MARGIN):
+        """Whether `rec` can be used for `margin` more seconds (unknown expiry counts as valid)."""
+        if rec is None:
+            return False
+        exp, now = rec.get("expires_at"), self._now()
+        return exp is None or now is None or now + margin < exp
+
+    def seconds_left(self, rec):
+        """Seconds until the access token in `rec` expires, or None when unknown."""
+        exp, now = rec.get("expires_at"), self._now()
+        return None if exp is None or now is None else exp - now
+
+    def access_token(self):
+        """A valid access token (str): stored, refreshed, or from a new device sign-in."""
+        return self.ensure()["access_token"]
+
+    def ensure(self):
+        """The token record, refreshing or signing in as needed."""
+        rec = self.stored()
+        if self.valid(rec):
+            return rec
+        if rec is not None and rec.get("refresh_token"):
+            try:
+                return self._retrying(self.refresh, rec)
+            except OAuthError as e:
+                if e.error != "invalid_grant":
+                    raise
+                self.ui.say("Sign-in expired (%s): signing in again." % e.error)
+                tokens.delete(self.config.state_dir, tokens.TOKEN)
+        return self.sign_in()
+
+    def refresh(self, rec):
+        """RFC 6749 §6: a new access token from the refresh token; the record is saved."""
+        from devauth.oauth.flow import parse_token
+
+        form = [("grant_type", "refresh_token"), ("refresh_token", rec["refresh_token"])]
+        resp = auth.post(self.config, self.transport, self.config.token_endpoint, form, self._now())
+        if resp.status != 200:
+            raise error_reply(resp, "refresh")
+        token = parse_token(resp.json("refresh"))
+        if token.refresh_token is None:  # no rotation: the old refresh token stays valid
+            token.refresh_token = rec["refresh_token"]
+        new = tokens.record(token, self._now())
+        tokens.write(self.config.state_dir, tokens.TOKEN, new)
+        return new
+
+    def sign_in(self):
+        """A device sign-in (resuming a stored pending code if one is still valid)."""
+        from devauth.oauth.flow import DeviceFlow
+
+        flow = DeviceFlow(self.config, self.transport, self.clock, self.ui)
+        state = self.config.state_dir
+        code = self._resume()
+        if code is None:
+            self.ui.requesting()
+            code = self._retrying(flow.request_code)
+            now = self._now()
+            if now is not None:  # without a wall clock a pending code cannot be resumed
+                tokens.write(state, tokens.PENDING, _pending(code, now))
+        self.ui.show_code(code)
+        try:
+            token = flow.poll(code)
+        except OAuthError:
+            # The server ended this code: denied, expired, or refused it (invalid_grant,
+            # invalid_request: e.g. spent on a token reply that was lost). Resuming it after a
+            # restart would only show a dead code until it expires.
+            tokens.delete(state, tokens.PENDING)
+            raise
+        rec = tokens.record(token, self._now())
+        tokens.write(state, tokens.TOKEN, rec)
+        tokens.delete(state, tokens.PENDING)
+        return rec
+
+    def sign_out(self):
+        """Revoke the tokens (RFC 7009) where the server has a revocation endpoint; delete them.
+
+        The stored tokens are deleted even when revocation fails (the error is raised after).
+        """
+        rec = self.stored()
+        state = self.config.state_dir
+        error = None
+        url = self.config.revocation_endpoint
+        if rec is not None and url:
+            for name in ("refresh_token", "access_token"):
+                if not rec.get(name):
+                    continue
+                form = [("token", rec[name]), ("token_type_hint", name)]
+                try:
+                    resp = auth.post(self.config, self.transport, url, form, self._now())
+                    if resp.status != 200:  # RFC 7009 §2.2: 200 whether or not it was valid
+                        raise error_reply(resp, "revocation")
+                except DevauthError as e:
+                    error = error or e
+        tokens.delete(state, tokens.TOKEN)
+        tokens.delete(state, tokens.PENDING)
+        if error:
+            raise error
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _retrying(self, fn, *args):
+        """fn(*args), tried up to 4 times while the network or the server fails (2, 4, 8 s)."""
+        pause = 2
+        attempts = 4
+        for attempt in range(attempts):
+            try:
+                return fn(*args)
+            except DevauthError as e:
+                if not e.retry or attempt == attempts - 1:
+                    raise
+                # Retry-After is honoured up to the poll loop's ceiling: a server saying
+                # 999999 must not freeze the device for days.
+                wait = min(MAX_BACKOFF, max(pause, getattr(e, "retry_after", 0) or 0))
+                self.ui.retrying(e.short + ": " + str(e), wait)
+                self.clock.sleep_ms(wait * 1000)
+                pause *= 2
+
+    def _resume(self):
+        """The stored pending device code with the time it has left, or None."""
+        from devauth.oauth.flow import parse_device_code
+
+        p = tokens.read(self.config.state_dir, tokens.PENDING)
+        now = self._now()
+        if p is None or now is None or not isinstance(p.get("expires_at"), int):
+            return None
+        left = p["expires_at"] - now
+        if left <= p.get("interval", 5):
+            tokens.delete(self.config.state_dir, tokens.PENDING)
+            return None
+        p["expires_in"] = left
+        try:
+            return parse_device_code(p, self.config.allow_insecure_http)
+        except DevauthError:
+            tokens.delete(self.config.state_dir, tokens.PENDING)
+            return None
+
+
+def _pending(code, now):
+    return {
+        "device_code": code.device_code,
+        "user_code": code.user_code,
+        "verification_uri": code.verification_uri,
+        "verification_uri_complete": code.verification_uri_complete,
+        "interval": code.interval,
+        "expires_at": now + code.expires_in,
+    }

@@ -1,0 +1,263 @@
+"""RFC 8628 client behaviour of devauth.oauth.flow, driven by a fake clock and transport
+(dual test)."""
+
+from devauth.errors import (
+    AccessDenied,
+    ClientRejected,
+    ExpiredToken,
+    NetworkError,
+    OAuthError,
+    ProtocolError,
+    ServerBusy,
+)
+from devauth.oauth.flow import DeviceFlow, parse_device_code, parse_token
+from fakes import Config, FakeClock, FakeTransport, Recorder
+from mptest import raises
+
+# PingFederate's documented device authorization response (shared/seeds).
+PING = {
+    "user_code": "YYD6-CD4T",
+    "device_code": "4EHsIngavzIPvvqMlFgQlseTCsH7EpU75f9yGvj60T",
+    "interval": 5,
+    "verification_uri_complete": "https://www.example.com/as/user_authz.oauth2?user_code=YYD6-CD4T",
+    "verification_uri": "https://www.example.com/as/user_authz.oauth2",
+    "expires_in": 600,
+}
+TOKEN = {"access_token": "at-SECRET", "token_type": "Bearer", "expires_in": 3600}
+PENDING = (400, {"error": "authorization_pending"})
+
+
+def _flow(script, method="none", secret=None):
+    clock = FakeClock(1000)
+    transport = FakeTransport(script, clock)
+    rec = Recorder()
+    return DeviceFlow(Config(method, secret), transport, clock, rec), transport, clock, rec
+
+
+def _code(**changes):
+    d = dict(PING)
+    for k in changes:
+        if changes[k] is None:
+            d.pop(k)
+        else:
+            d[k] = changes[k]
+    return parse_device_code(d)
+
+
+def test_device_authorization_request_is_the_pingfederate_form():
+    flow, t, _, _ = _flow([(200, PING)])
+    code = flow.request_code()
+    url, body, headers, _ = t.sent[0]
+    assert url == "https://as.example.com/as/device_authz.oauth2"
+    assert body == b"client_id=df_client&scope=openid+profile"
+    assert headers == []
+    assert code.user_code == "YYD6-CD4T"
+    assert code.verification_uri == PING["verification_uri"]
+    assert code.verification_uri_complete == PING["verification_uri_complete"]
+    assert code.expires_in == 600 and code.interval == 5
+    assert PING["device_code"] not in repr(code)
+
+
+def test_missing_interval_defaults_to_five_seconds():
+    assert _code(interval=None).interval == 5
+
+
+def test_zero_interval_is_ignored_not_hammered():
+    assert _code(interval=0).interval == 5
+
+
+def test_verification_url_alias_is_accepted():
+    d = dict(PING)
+    d["verification_url"] = d.pop("verification_uri")
+    assert parse_device_code(d).verification_uri == PING["verification_uri"]
+
+
+def test_bad_device_authorization_replies_are_one_line_errors():
+    cases = [
+        ({"device_code": None}, "device_code is missing"),
+        ({"user_code": 12345}, "user_code is not a non-empty string"),
+        ({"user_code": "A" * 10000}, "user_code is over"),
+        ({"user_code": "AB\x1b[2J"}, "characters a screen cannot show"),
+        ({"verification_uri": None}, "verification_uri is missing"),
+        ({"verification_uri": "javascript:alert(1)"}, "not a printable http(s) URL"),
+        ({"expires_in": "600"}, "expires_in is not a whole number"),
+        ({"expires_in": -5}, "expires_in -5 is outside"),
+        ({"interval": 10**9}, "interval 1000000000 is outside"),
+        ({"interval": True}, "interval is not a whole number"),
+    ]
+    for change, expected in cases:
+        e = raises(ProtocolError, _code, **change)
+        assert expected in str(e), str(e)
+        assert "\n" not in str(e)
+
+
+def test_poll_waits_interval_before_each_request_until_approved():
+    flow, t, clock, _ = _flow([PENDING, PENDING, (200, TOKEN)])
+    token = flow.poll(_code(interval=5))
+    assert token.access_token == "at-SECRET" and token.token_type == "Bearer"
+    times = [s[3] for s in t.sent]
+    assert times == [6000, 11000, 16000]
+    for _, body, _, _ in t.sent:
+        assert body.startswith(
+            b"client_id=df_client&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+        )
+        assert b"&device_code=4EHsIngavzIPvvqMlFgQlseTCsH7EpU75f9yGvj60T" in body
+
+
+def test_slow_down_adds_five_seconds_for_the_rest_of_the_flow():
+    flow, t, _, rec = _flow(
+        [PENDING, (400, {"error": "slow_down"}), PENDING, PENDING, (200, TOKEN)]
+    )
+    flow.poll(_code(interval=5))
+    times = [s[3] for s in t.sent]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == [5000, 10000, 10000, 10000], gaps
+    assert rec.kinds("retrying")[0][2] == 10
+
+
+def test_access_denied_ends_the_flow():
+    flow, _, _, _ = _flow([PENDING, (400, {"error": "access_denied"})])
+    e = raises(AccessDenied, flow.poll, _code())
+    assert e.exit_code == 3
+
+
+def test_expired_token_from_the_server_ends_the_flow():
+    flow, _, _, _ = _flow([(400, {"error": "expired_token"})])
+    assert raises(ExpiredToken, flow.poll, _code()).exit_code == 4
+
+
+def test_deadline_is_expires_in_even_if_the_server_never_says_expired():
+    flow, t, clock, _ = _flow([PENDING] * 100)
+    raises(ExpiredToken, flow.poll, _code(expires_in=60, interval=5))
+    assert len(t.sent) == 11  # polls at 5..55 s; the one at 60 s would be too late
+    assert clock.now - 1000 <= 60000
+
+
+def test_network_failures_back_off_exponentially_then_recover():
+    boom = NetworkError("connection reset")
+    flow, t, _, rec = _flow([boom, boom, boom, PENDING, (200, TOKEN)])
+    flow.poll(_code(interval=5))
+    times = [s[3] for s in t.sent]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == [10000, 20000, 40000, 5000], gaps
+    assert [r[2] for r in rec.kinds("retrying")] == [10, 20, 40]
+
+
+def test_backoff_is_capped():
+    boom = NetworkError("timed out")
+    flow, t, _, _ = _flow([boom] * 8 + [(200, TOKEN)])
+    flow.poll(_code(interval=5, expires_in=1800))
+    times = [s[3] for s in t.sent]
+    assert max(b - a for a, b in zip(times, times[1:])) == 64000
+
+
+def test_server_busy_honours_retry_after():
+    flow, t, _, _ = _flow([(503, b"<html>busy</html>", {"retry-after": "30"}), (200, TOKEN)])
+    flow.poll(_code(interval=5))
+    assert t.sent[1][3] - t.sent[0][3] == 30000
+
+
+def test_429_and_5xx_html_are_retried():
+    flow, t, _, _ = _flow([(429, b""), (502, b"<html>Bad Gateway</html>"), (200, TOKEN)])
+    assert flow.poll(_code()).access_token == "at-SECRET"
+    assert len(t.sent) == 3
+
+
+def test_retries_stop_at_the_deadline():
+    flow, _, clock, _ = _flow([ServerBusy("busy")] * 50)
+    raises(ExpiredToken, flow.poll, _code(expires_in=120, interval=5))
+    assert clock.now - 1000 < 120000
+
+
+def test_other_oauth_errors_end_the_flow_with_the_server_description():
+    flow, _, _, _ = _flow([(401, {"error": "invalid_client", "error_description": "Bad client."})])
+    e = raises(ClientRejected, flow.poll, _code())
+    assert str(e) == "token endpoint: invalid_client: Bad client."
+    flow, _, _, _ = _flow([(400, {"error": "invalid_grant"})])
+    assert raises(OAuthError, flow.poll, _code()).error == "invalid_grant"
+
+
+def test_non_oauth_4xx_is_a_protocol_error():
+    flow, _, _, _ = _flow([(404, b"<html>Not found</html>")])
+    e = raises(ProtocolError, flow.poll, _code())
+    assert "HTTP 404" in str(e)
+
+
+def test_device_authorization_errors_name_the_server_reply():
+    flow, _, _, _ = _flow(
+        [
+            (
+                400,
+                {
+                    "error": "invalid_scope",
+                    "error_description": "The requested scope(s) must be blank.",
+                },
+            )
+        ]
+    )
+    e = raises(OAuthError, flow.request_code)
+    assert str(e).startswith("device authorization: invalid_scope: The requested scope")
+
+
+def test_token_reply_is_validated():
+    assert parse_token(TOKEN).expires_in == 3600
+    assert parse_token({"access_token": "x", "token_type": "bearer"}).refresh_token is None
+    raises(ProtocolError, parse_token, {"access_token": "x", "token_type": "mac"})
+    raises(ProtocolError, parse_token, {"token_type": "Bearer"})
+    raises(
+        ProtocolError, parse_token, {"access_token": "x", "token_type": "Bearer", "expires_in": "1"}
+    )
+    flow, _, _, _ = _flow([(200, b'{"access_token": "x", ')])
+    assert "not valid JSON" in str(raises(ProtocolError, flow.poll, _code()))
+
+
+def test_client_secret_basic_encodes_before_base64_on_both_endpoints():
+    import binascii
+
+    flow, t, _, _ = _flow([(200, PING), (200, TOKEN)], "client_secret_basic", "s3cr:t/+&=% \u00e9")
+    flow.poll(flow.request_code())
+    for _, body, headers, _ in t.sent:
+        assert b"client_id" not in body and b"s3cr" not in body
+        name, value = headers[0]
+        assert name == "Authorization" and value.startswith("Basic ")
+        decoded = binascii.a2b_base64(value[6:])
+        assert decoded == b"df_client:s3cr%3At%2F%2B%26%3D%25+%C3%A9"
+
+
+def test_client_secret_post_puts_the_secret_in_the_body_on_both_endpoints():
+    flow, t, _, _ = _flow([(200, PING), (200, TOKEN)], "client_secret_post", "p w")
+    flow.poll(flow.request_code())
+    for _, body, headers, _ in t.sent:
+        assert body.startswith(b"client_id=df_client&client_secret=p+w&")
+        assert headers == []
+
+
+def test_the_observer_gets_a_countdown_without_changing_poll_times():
+    flow, t, _, rec = _flow([(200, TOKEN)])
+    flow.poll(_code(interval=5, expires_in=600))
+    ticks = [e[1] for e in rec.kinds("tick")]
+    assert ticks == [600, 599, 598, 597, 596]
+    assert t.sent[0][3] == 6000
+
+
+def test_nothing_secret_reaches_the_observer():
+    flow, _, _, rec = _flow(
+        [NetworkError("reset"), PENDING, (200, TOKEN)], "client_secret_post", "S3CRET"
+    )
+    flow_code = _code()
+    flow.poll(flow_code)
+    text = repr(rec.events) + repr(rec.lines)
+    for secret in ("S3CRET", flow_code.device_code, "at-SECRET"):
+        assert secret not in text
+
+
+def test_a_wait_that_runs_past_the_deadline_sends_no_more_polls():
+    flow, t, clock, _ = _flow([PENDING] * 5)
+    slow = clock.sleep_ms
+
+    def rejoining_wifi(ms):  # the board clock rejoins Wi-Fi inside its sleep: 10 minutes pass
+        slow(ms + 600000 if len(clock.sleeps) == 7 else ms)
+
+    clock.sleep_ms = rejoining_wifi
+    raises(ExpiredToken, flow.poll, _code(expires_in=600, interval=5))
+    assert len(t.sent) == 1  # the poll after the outage would be for a dead code

@@ -1,0 +1,178 @@
+"""The HTTP/1.1 client in devauth.net.http: framing, keep-alive, bounds (dual test, scripted)."""
+
+from devauth.errors import NetworkError, ProtocolError
+from devauth.net.http import MAX_BODY, HTTPClient
+from fakes import ScriptedHTTP, Stream, reply
+from mptest import raises
+
+URL = "https://as.example.com/as/token.oauth2"
+
+
+def _client(*streams, **kw):
+    return ScriptedHTTP(streams, **kw)
+
+
+def test_request_is_a_well_formed_form_post():
+    s = Stream(reply(200, {"ok": 1}))
+    c = _client(s)
+    r = c.post_form(URL, b"a=b", [("Authorization", "Basic eA==")])
+    assert r.status == 200 and r.json("x") == {"ok": 1}
+    head, _, body = bytes(s.written).partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /as/token.oauth2 HTTP/1.1"
+    assert b"Host: as.example.com" in lines
+    assert b"Content-Type: application/x-www-form-urlencoded" in lines
+    assert b"Content-Length: 3" in lines
+    assert b"Authorization: Basic eA==" in lines
+    assert body == b"a=b"
+
+
+def test_host_header_carries_a_non_default_port():
+    s = Stream(reply())
+    _client(s).post_form("https://localhost:9031/as/token.oauth2", b"")
+    assert b"Host: localhost:9031\r\n" in bytes(s.written)
+
+
+def test_keep_alive_reuses_one_connection_for_every_request():
+    s = Stream(reply(200, {"n": 1}) + reply(400, {"n": 2}) + reply(200, {"n": 3}))
+    c = _client(s)
+    assert [c.post_form(URL, b"").json("x")["n"] for _ in range(3)] == [1, 2, 3]
+    assert c.connections == 1 and c.requests == 3
+
+
+def test_server_closing_an_idle_connection_is_reconnected_transparently():
+    c = _client(Stream(reply(200, {"n": 1})), Stream(reply(200, {"n": 2})))
+    assert c.post_form(URL, b"").json("x")["n"] == 1
+    assert c.post_form(URL, b"").json("x")["n"] == 2  # first stream hit EOF: reconnect
+    assert c.connections == 2
+
+
+def test_reset_on_a_reused_connection_reconnects_too():
+    c = _client(Stream(reply(200, {"n": 1}), error=OSError(104)), Stream(reply(200, {"n": 2})))
+    c.post_form(URL, b"")
+    assert c.post_form(URL, b"").json("x")["n"] == 2
+
+
+def test_connection_close_is_honoured():
+    c = _client(Stream(reply(200, headers=["Connection: close"])), Stream(reply(200)))
+    c.post_form(URL, b"")
+    assert c.opened[0].closed
+    c.post_form(URL, b"")
+    assert c.connections == 2
+
+
+def test_a_fresh_connection_closed_without_reply_is_a_network_error():
+    c = _client(Stream(b""))
+    e = raises(NetworkError, c.post_form, URL, b"")
+    assert "without replying" in str(e)
+
+
+def test_chunked_bodies_are_reassembled():
+    body = b'{"access_token": "abc", "token_type": "Bearer"}'
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7]) for i in range(0, len(body), 7)
+    )
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\nX-T: 1\r\n\r\n"
+    )
+    s = Stream(raw + reply(200, {"n": 2}))
+    c = _client(s)
+    assert c.post_form(URL, b"").body == body
+    assert c.post_form(URL, b"").json("x") == {"n": 2}  # framing left the stream in step
+
+
+def test_body_without_framing_runs_to_eof_and_is_not_reused():
+    c = _client(Stream(b"HTTP/1.0 200 OK\r\n\r\n{}"), Stream(reply()))
+    assert c.post_form(URL, b"").body == b"{}"
+    assert c.opened[0].closed
+
+
+def test_truncated_body_is_a_network_error():
+    c = _client(Stream(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"access'))
+    assert "closed mid-reply" in str(raises(NetworkError, c.post_form, URL, b""))
+    assert c._io is None
+
+
+def test_ten_megabyte_body_is_refused_without_reading_it():
+    s = Stream(b"HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n", endless=b"x" * 4096)
+    e = raises(ProtocolError, _client(s).post_form, URL, b"")
+    assert "over the %d-byte limit" % MAX_BODY in str(e)
+    assert s.consumed < 200
+
+
+def test_endless_chunked_body_stops_at_the_limit():
+    s = Stream(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        endless=b"400\r\n" + b"x" * 1024 + b"\r\n",
+    )
+    raises(ProtocolError, _client(s).post_form, URL, b"")
+    assert s.consumed < MAX_BODY + 4096
+
+
+def test_endless_unframed_body_stops_at_the_limit():
+    s = Stream(b"HTTP/1.0 200 OK\r\n\r\n", endless=b"y" * 1000)
+    raises(ProtocolError, _client(s).post_form, URL, b"")
+    assert s.consumed < MAX_BODY + 2048
+
+
+def test_huge_header_line_is_refused_in_bounded_memory():
+    s = Stream(b"HTTP/1.1 200 OK\r\nX-Big: ", endless=b"a" * 4096)
+    raises(ProtocolError, _client(s).post_form, URL, b"")
+    assert s.consumed < 20000
+
+
+def test_thousands_of_headers_are_refused():
+    s = Stream(b"HTTP/1.1 200 OK\r\n", endless=b"X-A: 1\r\n")
+    e = raises(ProtocolError, _client(s).post_form, URL, b"")
+    assert "header" in str(e)
+    assert s.consumed < 1000
+
+
+def test_long_unneeded_headers_are_skipped_not_kept():
+    cookie = "Set-Cookie: PF=" + "c" * 3000
+    r = _client(Stream(reply(200, {"a": 1}, [cookie, "Retry-After: 7"]))).post_form(URL, b"")
+    assert r.json("x") == {"a": 1}
+    assert r.headers == {"retry-after": "7", "content-length": "8"}
+
+
+def test_non_http_and_non_utf8_replies_are_protocol_errors():
+    e = raises(ProtocolError, _client(Stream(b"\xff\xfe garbage\r\n\r\n")).post_form, URL, b"")
+    assert "not HTTP" in str(e)
+    r = _client(Stream(reply(200, b"\xff\xfe{}"))).post_form(URL, b"")
+    raises(ProtocolError, r.json, "token endpoint")
+
+
+def test_bad_content_length_and_chunk_size_are_protocol_errors():
+    raises(
+        ProtocolError,
+        _client(Stream(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")).post_form,
+        URL,
+        b"",
+    )
+    s = Stream(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    raises(ProtocolError, _client(s).post_form, URL, b"")
+
+
+def test_interim_100_continue_is_skipped():
+    r = _client(Stream(b"HTTP/1.1 100 Continue\r\n\r\n" + reply(200, {"a": 2}))).post_form(URL, b"")
+    assert r.json("x") == {"a": 2}
+
+
+def test_redirects_are_returned_not_followed():
+    r = _client(Stream(reply(302, b"", ["Location: https://evil.example/"]))).post_form(URL, b"")
+    assert r.status == 302
+
+
+def test_timeout_mid_reply_is_a_network_error_and_not_retried():
+    c = _client(Stream(reply(200)), Stream(b"HTTP/1.1 200 OK\r\n", error=OSError(110)))
+    c.post_form(URL, b"")
+    c.streams = [Stream(b"", error=OSError(110))]
+    e = raises(NetworkError, c.post_form, URL, b"")
+    assert e.timed_out
+
+
+def test_plain_http_is_refused_unless_allowed():
+    e = raises(ProtocolError, HTTPClient().post_form, "http://as.example.com/x", b"")
+    assert "allow_insecure_http" in str(e)
+    r = _client(Stream(reply(200)), allow_http=True).post_form("http://as.example.com/x", b"")
+    assert r.status == 200
