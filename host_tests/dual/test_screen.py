@@ -645,7 +645,8 @@ class VT:
 
 def test_terminal_mirror_draws_half_blocks_and_updates_in_place():
     out = io.StringIO()
-    d = TermDisplay(72, 40, out=out)
+    d = TermDisplay(72, 40, out=out, columns=74)  # just wide enough for full size
+    assert d.full_size
     ui = UI(d, 72, 40, out=lambda line: None)
     ui.show_code(Code())
     vt = VT()
@@ -671,6 +672,118 @@ def test_terminal_mirror_draws_half_blocks_and_updates_in_place():
     out = d.out = io.StringIO()
     ui.tick(598)
     assert not out.getvalue().startswith("\x1b") and out.getvalue().count("\n") == 22
+
+
+# What each block character shows: the lit quarters of its cell, by Unicode name (TL top-left,
+# TR top-right, BL bottom-left, BR bottom-right), written out here, not taken from the module.
+BLOCKS = {
+    " ": "",
+    "\u2598": "TL",  # QUADRANT UPPER LEFT
+    "\u259d": "TR",  # QUADRANT UPPER RIGHT
+    "\u2580": "TL TR",  # UPPER HALF BLOCK
+    "\u2596": "BL",  # QUADRANT LOWER LEFT
+    "\u258c": "TL BL",  # LEFT HALF BLOCK
+    "\u259e": "TR BL",  # QUADRANT UPPER RIGHT AND LOWER LEFT
+    "\u259b": "TL TR BL",  # QUADRANT UPPER LEFT AND UPPER RIGHT AND LOWER LEFT
+    "\u2597": "BR",  # QUADRANT LOWER RIGHT
+    "\u259a": "TL BR",  # QUADRANT UPPER LEFT AND LOWER RIGHT
+    "\u2590": "TR BR",  # RIGHT HALF BLOCK
+    "\u259c": "TL TR BR",  # QUADRANT UPPER LEFT AND UPPER RIGHT AND LOWER RIGHT
+    "\u2584": "BL BR",  # LOWER HALF BLOCK
+    "\u2599": "TL BL BR",  # QUADRANT UPPER LEFT AND LOWER LEFT AND LOWER RIGHT
+    "\u259f": "TR BL BR",  # QUADRANT UPPER RIGHT AND LOWER LEFT AND LOWER RIGHT
+    "\u2588": "TL TR BL BR",  # FULL BLOCK
+}
+
+
+def decode(lines, w, h, cell):
+    """The pixels a terminal shows for the frame `lines` (edges included): cell 2 = 2x2 pixels
+    per character, 1 = one pixel column per character (its left and right halves agree)."""
+    px = [[0] * w for _ in range(h)]
+    for row, line in enumerate(lines[1:-1]):
+        assert line[0] == "|" and line[-1] == "|", line
+        for col, ch in enumerate(line[1:-1]):
+            lit = BLOCKS[ch].split()
+            if cell == 1:
+                assert ("TL" in lit) == ("TR" in lit) and ("BL" in lit) == ("BR" in lit), ch
+            for name, dx, dy in (("TL", 0, 0), ("TR", 1, 0), ("BL", 0, 1), ("BR", 1, 1)):
+                x, y = col * cell + (dx if cell == 2 else 0), 2 * row + dy
+                if name in lit:
+                    assert x < w and y < h, "a lit quarter off the panel at %d,%d" % (x, y)
+                    px[y][x] = 1
+    return px
+
+
+def test_terminal_mirror_fits_80_and_120_columns_with_every_pixel():
+    for columns in (80, 120):
+        out = io.StringIO()
+        d = TermDisplay(128, 64, out=out, columns=columns)
+        ui = UI(d, 128, 64, out=lambda line: None)
+        ui.show_code(Code())  # QR, code and countdown: every kind of cell
+        vt = VT()
+        vt.feed(out.getvalue())
+        frame = vt.lines[:-1]
+        assert not d.full_size and len(frame) == 32 + 2, len(frame)
+        assert max(len(line) for line in frame) == 64 + 2 <= columns
+        want = [[d.pixel(x, y) for x in range(128)] for y in range(64)]
+        assert sum(sum(r) for r in want) > 500  # a real picture, not a blank frame
+        assert decode(frame, 128, 64, 2) == want
+        out = d.out = io.StringIO()
+        ui.tick(599)  # redrawn in place, over the same 32 lines
+        assert out.getvalue().startswith("\x1b[33A") and out.getvalue().count("\n") == 32
+        vt.feed(out.getvalue())
+        assert len(vt.lines) == 35 and vt.lines[:-1] == list(d.rows())
+
+
+def test_terminal_mirror_is_full_size_from_130_columns():
+    for columns, full in ((129, False), (130, True), (200, True)):
+        d = TermDisplay(128, 64, out=io.StringIO(), columns=columns)
+        UI(d, 128, 64, out=lambda line: None).show_code(Code())
+        frame = list(d.rows())
+        assert d.full_size == full and len(frame[0]) == (130 if full else 66), columns
+        want = [[d.pixel(x, y) for x in range(128)] for y in range(64)]
+        assert decode(frame, 128, 64, 1 if full else 2) == want
+
+
+def test_terminal_mirror_of_odd_sizes_keeps_the_last_column_and_row():
+    d = TermDisplay(71, 39, out=io.StringIO(), columns=40)
+    d.fill(0)
+    for x, y in ((70, 0), (0, 38), (70, 38), (35, 19)):
+        d.pixel(x, y, 1)
+    frame = list(d.rows())
+    assert len(frame) == 20 + 2 and len(frame[0]) == 36 + 2
+    want = [[d.pixel(x, y) for x in range(71)] for y in range(39)]
+    assert decode(frame, 71, 39, 2) == want and sum(sum(r) for r in want) == 4
+
+
+def test_terminal_width_comes_from_the_terminal_or_columns():
+    import os
+
+    from devauth.oled import termdisplay
+
+    getenv = getattr(os, "getenv", None)
+    saved = getenv("COLUMNS") if getenv else None
+    putenv = getattr(os, "putenv", None)
+    assert termdisplay.terminal_columns(io.StringIO()) == (
+        int(saved) if saved and saved.isdigit() else termdisplay.DEFAULT_COLUMNS
+    )
+    if putenv is None or getenv is None:
+        return
+    try:
+        putenv("COLUMNS", "123")
+        if getenv("COLUMNS") != "123":  # CPython's os.getenv reads os.environ, not putenv
+            os.environ["COLUMNS"] = "123"
+        assert termdisplay.terminal_columns(io.StringIO()) == 123
+        assert not TermDisplay(128, 64, out=io.StringIO()).full_size
+    finally:
+        if hasattr(os, "environ"):
+            os.environ.pop("COLUMNS", None)
+            if saved is not None:
+                os.environ["COLUMNS"] = saved
+        elif saved is not None:
+            putenv("COLUMNS", saved)
+        else:
+            getattr(os, "unsetenv", lambda k: None)("COLUMNS")
 
 
 # -- memory ----------------------------------------------------------------------------------

@@ -22,9 +22,24 @@ def micropython():
     return found
 
 
+def terminal_columns():
+    """This terminal's width ($COLUMNS, else the terminal's, else 80), for the OLED mirror."""
+    return shutil.get_terminal_size().columns
+
+
 def firmware_command(
-    config, once=False, heap=DEFAULT_HEAP, mirror=False, stats=False, firmware=None, board=None
+    config,
+    once=False,
+    heap=DEFAULT_HEAP,
+    mirror=False,
+    stats=False,
+    firmware=None,
+    board=None,
+    columns=None,
 ):
+    """The unix port's command line for firmware/main.py. With `mirror`, the OLED is drawn in
+    the terminal, sized to `columns` (default: this terminal's width, which the unix port
+    cannot ask for itself)."""
     fw = firmware or firmware_dir()
     main = os.path.join(fw, "main.py")
     if not os.path.exists(main):  # a precompiled tree keeps main.py as source (boards do too)
@@ -35,7 +50,7 @@ def firmware_command(
     if once:
         cmd.append("--once")
     if mirror:
-        cmd.append("--mirror")
+        cmd += ["--mirror", "--columns", str(columns or terminal_columns())]
     if stats:
         cmd.append("--stats")
     return cmd

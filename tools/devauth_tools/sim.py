@@ -1,5 +1,8 @@
 """`make sim`: dev authorization server + firmware on the unix port + the OLED in the terminal.
 
+It says first what runs (one line), then mirrors the OLED sized to the terminal ($COLUMNS or the
+terminal's width: half size below 130 columns), and ends with the next step (`devauth init`).
+
 Unattended (`--approve auto`) the server approves the code a few seconds after it is shown and the
 run exits 0 once signed in. With `--approve browser` you approve at the printed link.
 """
@@ -10,10 +13,14 @@ import subprocess
 import tempfile
 
 from devauth_tools import runner
-from devauth_tools.dev_as import DevAS
+from devauth_tools.dev_as import USER_AUTHZ_PATH, DevAS
 from devauth_tools.devconfig import write_config
 
 AUTO_APPROVE_AFTER = 4.0
+NEXT_STEP = (
+    "Next: your own server: devauth init --issuer https://YOUR-SERVER --client-id YOUR-CLIENT "
+    "(writes devauth.json), then devauth check --config devauth.json"
+)
 
 
 def main(args):
@@ -21,17 +28,18 @@ def main(args):
     auto = AUTO_APPROVE_AFTER if args.approve == "auto" else None
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=auto, interval=2, quiet=True) as srv:
         cfg = write_config(work, srv.base_url, srv.pki, args.method)
-        print(
-            "devauth sim: dev authorization server at %s (client auth: %s)"
-            % (srv.base_url, args.method)
-        )
         if auto:
-            print("devauth sim: the server approves the code after %g s" % auto)
+            approval = "it approves the code in %g s" % auto
         else:
-            print(
-                "devauth sim: open the link below and approve; your browser does not know the "
-                "dev CA (%s): accept the warning" % srv.pki["ca_pem"]
+            approval = (
+                "approve the code in your browser at %s (accept the warning: your browser does "
+                "not know the dev CA)" % (srv.base_url + USER_AUTHZ_PATH)
             )
+        print(
+            "devauth sim: a local authorization server (%s, client auth %s) and the firmware on "
+            "MicroPython, this terminal as its OLED; %s." % (srv.base_url, args.method, approval),
+            flush=True,
+        )
         cmd = runner.firmware_command(
             cfg,
             once=True,
@@ -59,4 +67,5 @@ def main(args):
                 "yes" if rec.get("refresh_token") else "no",
             )
         )
+    print(NEXT_STEP)
     return code

@@ -1,34 +1,71 @@
 """The host board's OLED: a MONO_VLSB frame buffer (like SSD1306 GDDRAM) mirrored in the
-terminal, one character per pixel column and two pixel rows (Unicode half blocks), so pixels
-stay square. `show()` redraws in place: the cursor goes back to the top of the last frame and
-its lines are written over (no clearing, so no flicker, and nothing kept but the frame buffer);
-console output in between (`console_wrote()`) makes the next frame start afresh below it.
+terminal, sized to fit it. Host only: `devauth deploy` leaves this module off boards.
+
+- Full size when the terminal has `width + 2` columns (130 for a 128x64 panel): one character
+  per pixel column and two pixel rows (Unicode half blocks U+2580/U+2584/U+2588).
+- Otherwise half size: one character per 2x2 pixels (the quadrant blocks U+2596..U+259F with the
+  half and full blocks), so a 128x64 screen takes 66 columns by 18 lines with its frame and fits
+  an 80-column terminal whole.
+
+Pixels stay square either way. `show()` redraws in place: the cursor goes back to the top of the
+last frame and its lines are written over (no clearing, so no flicker, and nothing kept but the
+frame buffer); console output in between (`console_wrote()`) makes the next frame start afresh
+below it.
+
+The terminal width: `columns` if given (the unix port has no os.get_terminal_size: the host
+launcher passes `main.py --columns N`), else the terminal's, else $COLUMNS, else 80.
 
 On MicroPython the buffer is a real `framebuf.FrameBuffer`; on CPython the host tools' shim
 (tools/devauth_tools/shims/framebuf.py).
 """
 
+import os
 import sys
 
 from framebuf import FrameBuffer  # on CPython, the host tools' shim (a plain-Python canvas)
 
 _VLSB = 0  # framebuf.MONO_VLSB: the SSD1306 memory layout
+DEFAULT_COLUMNS = 80  # what a terminal of unknown width is taken to have
 
-# UTF-8 of U+2580 upper half, U+2584 lower half, U+2588 full block: E2 96 xx, by
-# (top lit) | (bottom lit) << 1; a space when neither is lit.
-_BLOCK = b"\x00\x80\x84\x88"
+# The last byte of the UTF-8 of the block for a 2x2 cell (E2 96 xx), indexed by the lit pixels:
+# top-left 1, top-right 2, bottom-left 4, bottom-right 8. Index 0 (nothing lit) is a space.
+# Full size uses the same table with both columns of a cell set from one pixel: 3 is the upper
+# half block, 12 the lower, 15 the full block.
+QUADRANTS = b"\x00\x98\x9d\x80\x96\x8c\x9e\x9b\x97\x9a\x90\x9c\x84\x99\x9f\x88"
+
+
+def terminal_columns(out=None):
+    """The width of the terminal `out` writes to: its size, else $COLUMNS, else 80."""
+    get_size = getattr(os, "get_terminal_size", None)  # CPython; the unix port has none
+    if get_size is not None:
+        try:
+            return get_size((out or sys.stdout).fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            pass
+    getenv = getattr(os, "getenv", None)
+    text = getenv("COLUMNS") if getenv else None
+    if text and text.isdigit():
+        return int(text)
+    return DEFAULT_COLUMNS
 
 
 class TermDisplay(FrameBuffer):
-    def __init__(self, width=128, height=64, out=None):
+    def __init__(self, width=128, height=64, out=None, columns=None):
         self.width = width
         self.height = height
         self.buffer = bytearray(width * ((height + 7) // 8))
         super().__init__(self.buffer, width, height, _VLSB)
         self.out = out or sys.stdout
+        if columns is None:
+            columns = terminal_columns(self.out)
+        # Full size when the frame (the pixels and two edge columns) fits, else 2x2 per cell.
+        self.full_size = columns >= width + 2
+        self.cell_width = 1 if self.full_size else 2
+        self.columns = (width + self.cell_width - 1) // self.cell_width  # characters per line
+        self.lines = (height + 1) // 2  # text lines of pixels
         self._rows_drawn = 0  # lines of the last frame still directly above the cursor
-        self._edge = "+" + "-" * width + "+\n"
-        self._line = bytearray(3 * width + 2)  # one text line, UTF-8, reused
+        self._edge = "+" + "-" * self.columns + "+\n"
+        self._line = bytearray(3 * self.columns + 2)  # one text line, UTF-8, reused
         # On MicroPython the lines go to stdout as bytes: no string per line on the heap.
         self._raw = None
         if sys.implementation.name == "micropython":
@@ -57,16 +94,22 @@ class TermDisplay(FrameBuffer):
         o = (y >> 3) * w
         top = 1 << (y & 7)
         bottom = top << 1 if y + 1 < self.height else 0
+        step = self.cell_width
         line = self._line
         line[0] = 0x7C  # |
         n = 1
-        for x in range(o, o + w):
+        for x in range(o, o + w, step):
             b = buf[x]
-            v = (1 if b & top else 0) | (2 if b & bottom else 0)
+            v = (1 if b & top else 0) | (4 if b & bottom else 0)
+            if step == 1:
+                v *= 3  # one pixel fills both halves of the cell's width
+            elif x + 1 < o + w:
+                b = buf[x + 1]
+                v |= (2 if b & top else 0) | (8 if b & bottom else 0)
             if v:
                 line[n] = 0xE2
                 line[n + 1] = 0x96
-                line[n + 2] = _BLOCK[v]
+                line[n + 2] = QUADRANTS[v]
                 n += 3
             else:
                 line[n] = 0x20
@@ -76,15 +119,14 @@ class TermDisplay(FrameBuffer):
 
     def rows(self):
         """The whole frame as text lines, edges included."""
-        edge = "+" + "-" * self.width + "+"
-        yield edge
-        for i in range((self.height + 1) // 2):
+        yield self._edge[:-1]
+        for i in range(self.lines):
             yield self.text_line(i)
-        yield edge
+        yield self._edge[:-1]
 
     def show(self):
         w = self.out.write
-        n = (self.height + 1) // 2  # text lines of pixels
+        n = self.lines
         if self._rows_drawn:  # back to the first pixel line of the last frame, to redraw it
             w("\x1b[%dA" % (n + 1))
         else:  # first frame, or console lines since: draw it all below
