@@ -3,15 +3,31 @@
 import argparse
 import sys
 
-from devauth_tools import bench, deploy, dev_as, doctor, hil, provision, runner, screens, sim
+from devauth_tools import (
+    bench,
+    check,
+    deploy,
+    dev_as,
+    doctor,
+    flash,
+    hil,
+    init,
+    provision,
+    runner,
+    screens,
+    sim,
+)
 
 # Each registers its subcommand with `add_parser(sub)`, which sets `fn` to what it runs.
 SUBCOMMANDS = (
     runner,  # run: the firmware on the MicroPython unix port
     dev_as,  # dev-as: the local authorization server
     sim,  # sim: dev server + firmware + mirrored OLED
+    init,  # init: devauth.json for your server, with the CA that signs it
+    check,  # check: the firmware's code against your server, step by step
     bench,  # bench: heap, handshakes, code size
     screens,  # screens --out DIR: a PNG of every OLED screen
+    flash,  # flash: stock MicroPython (or your image) on a blank board
     deploy,  # boards: deploy, certificates, checks, tests
     provision,
     doctor,
