@@ -224,6 +224,11 @@ def build(args, ask, say=print):
         raise InitError("--board %s: no such profile (boards: %s)" % (board, ", ".join(names)))
 
     cfg = {"board": board, "client_id": client_id}
+    if method in SECRET_METHODS:  # asked before anything is fetched or written
+        secret = args.client_secret or os.environ.get("DEVAUTH_CLIENT_SECRET")
+        secret = ask.value(
+            secret, "Client secret", "--client-secret or $DEVAUTH_CLIENT_SECRET", secret=True
+        )
     if args.scope:
         cfg["scope"] = args.scope
     hosts = []
@@ -271,6 +276,8 @@ def build(args, ask, say=print):
     cfg["ca_certificates"] = names[0] if len(names) == 1 else names
     say("devauth init: wrote %s (DER: mbedTLS on the board reads DER)" % ", ".join(names))
 
+    if method in SECRET_METHODS:
+        cfg["client_secret"] = secret
     notes = _credentials(cfg, method, args, ask, base)
     if board != "unix" and (args.wifi_ssid or ask.interactive):
         ssid = ask.value(args.wifi_ssid, "Wi-Fi network (SSID)", "--wifi-ssid")
@@ -288,12 +295,7 @@ def build(args, ask, say=print):
 def _credentials(cfg, method, args, ask, base):
     """The client's secret, key or certificate in `cfg` -> [notes for the user]."""
     notes = []
-    if method in SECRET_METHODS:
-        secret = args.client_secret or os.environ.get("DEVAUTH_CLIENT_SECRET")
-        cfg["client_secret"] = ask.value(
-            secret, "Client secret", "--client-secret or $DEVAUTH_CLIENT_SECRET", secret=True
-        )
-    elif method == "private_key_jwt":
+    if method == "private_key_jwt":
         cfg["private_key"] = ask.value(args.private_key, "Private key file", "--private-key")
         if args.private_key_id:
             cfg["private_key_id"] = args.private_key_id
