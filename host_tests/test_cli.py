@@ -6,7 +6,20 @@ import argparse
 import pytest
 from devauth_tools import cli, dev_as
 
-SUBCOMMANDS = ("run", "dev-as", "sim", "bench", "screens", "deploy", "provision", "doctor", "hil")
+SUBCOMMANDS = (
+    "run",
+    "dev-as",
+    "sim",
+    "init",
+    "check",
+    "bench",
+    "screens",
+    "flash",
+    "deploy",
+    "provision",
+    "doctor",
+    "hil",
+)
 
 
 def _help(capsys, *argv):
