@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from devauth.config import AUTH_METHODS
 from devauth_tools import check
 from devauth_tools.dev_as import Client
 from devauth_tools.devconfig import JWT_SECRET, SECRET, write_config
@@ -61,17 +62,7 @@ class SkewedClock:
         return int(time.time()) + self.offset
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        "none",
-        "client_secret_basic",
-        "client_secret_post",
-        "tls_client_auth",
-        "client_secret_jwt",
-        "private_key_jwt",
-    ],
-)
+@pytest.mark.parametrize("method", AUTH_METHODS)
 def test_every_step_passes_for_each_client_authentication_method(srv, tmp_path, method):
     code, lines, text = run(write_config(tmp_path, srv.base_url, srv.pki, method))
     assert code == 0, text

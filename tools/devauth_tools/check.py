@@ -31,7 +31,6 @@ from devauth_tools import chain, runner
 
 SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
 SKEW_LIMIT = 60  # seconds: what servers commonly allow (dev-as and PingFederate alike)
-JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
 
 # The fix for each OAuth error a device authorization request or a first poll may meet.
 FIXES = {
@@ -200,6 +199,7 @@ def _token_text(token):
 def _oauth_failure(cfg, e, step, clock, report):
     """One FAIL line for a failed request: the server's error and its fix."""
     from devauth.errors import ServerBusy, TLSError
+    from devauth.oauth.auth import JWT_METHODS
 
     error = getattr(e, "error", None)
     if error == "invalid_client" and cfg.token_endpoint_auth_method in JWT_METHODS:

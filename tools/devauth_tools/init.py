@@ -31,14 +31,6 @@ import urllib.request
 from devauth_tools import chain, runner
 from devauth_tools.check import load_firmware
 
-METHODS = (
-    "none",
-    "client_secret_basic",
-    "client_secret_post",
-    "tls_client_auth",
-    "client_secret_jwt",
-    "private_key_jwt",
-)
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -81,6 +73,14 @@ class Asker:
             return False
         answer = input("%s [%s] " % (question, "Y/n" if default else "y/N")).strip().lower()
         return default if not answer else answer.startswith("y")
+
+
+def auth_methods():
+    """The client authentication methods the firmware knows (devauth.config.AUTH_METHODS)."""
+    load_firmware()
+    from devauth.config import AUTH_METHODS
+
+    return AUTH_METHODS
 
 
 def _split(url, what):
@@ -216,8 +216,8 @@ def build(args, ask, say=print):
         issuer = ask.value(None, "Issuer URL (or give both endpoints as flags)", "--issuer")
     client_id = ask.value(args.client_id, "Client ID", "--client-id")
     method = ask.value(args.auth_method, "Client authentication method", "--auth-method", "none")
-    if method not in METHODS:
-        raise InitError("--auth-method %s is not one of %s" % (method, ", ".join(METHODS)))
+    if method not in auth_methods():
+        raise InitError("--auth-method %s is not one of %s" % (method, ", ".join(auth_methods())))
     board = ask.value(args.board, "Board (a name in boards/)", "--board", "unix")
     if not os.path.exists(os.path.join(runner.REPO, "boards", board + ".json")):
         names = sorted(n[:-5] for n in os.listdir(os.path.join(runner.REPO, "boards")))
@@ -354,7 +354,9 @@ def add_parser(sub):
     p.add_argument("--device-authorization-endpoint", help="... or the two endpoints")
     p.add_argument("--token-endpoint")
     p.add_argument("--client-id", help="the OAuth client registered for the device")
-    p.add_argument("--auth-method", choices=METHODS, help="client authentication (default none)")
+    p.add_argument(
+        "--auth-method", choices=auth_methods(), help="client authentication (default none)"
+    )
     p.add_argument("--scope", help="space-separated scopes (default: the server's)")
     p.add_argument("--board", help="a board profile name in boards/ (default unix)")
     p.add_argument("--ca", help="the CA certificate (PEM/DER), if neither trust store has it")
