@@ -196,3 +196,16 @@ def test_the_issuer_is_discovered_first(srv, tmp_path):
     code, lines, text = run(cfg)
     assert code == 0, text
     assert status(lines, "discovery") == ["ok"] and status(lines, "TLS") == ["ok"]
+
+
+def test_a_certificate_for_another_name_says_so(srv, tmp_path):
+    from devauth_tools.testca import make_pki
+    from e2e import HostileServer, http_reply
+
+    other = make_pki(str(tmp_path / "pki"), server_hosts=("as.example.net",))
+    with HostileServer(other, lambda path, i: http_reply()) as hs:
+        cfg = write_config(tmp_path, hs.base_url, other, "none")
+        code, lines, _ = run(cfg)
+    line = fail_line(lines)
+    assert code == 1 and status(lines, "TLS") == ["FAIL"]
+    assert "the certificate is not for localhost" in line

@@ -187,6 +187,18 @@ def test_missing_and_wrong_answers_are_one_line(srv, tmp_path, capsys):
     assert (tmp_path / "devauth.json").read_text() == "{}"
 
 
+def test_a_ca_file_of_someone_elses_is_not_replaced(srv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", srv.pki["ca_pem"])
+    (tmp_path / "ca.der").write_bytes(b"my own CA")
+    argv = ["--issuer", srv.metadata()["issuer"], "--client-id", "public-device"]
+    code, _, err, path = run(capsys, tmp_path, *argv)
+    assert code == 2 and "holds another certificate (--force replaces it)" in err
+    assert (tmp_path / "ca.der").read_bytes() == b"my own CA" and not os.path.exists(path)
+    code, _, err, path = run(capsys, tmp_path, *argv, "--force")
+    assert code == 0, err
+    assert der(str(tmp_path / "ca.der")) == der(srv.pki["ca_der"])
+
+
 def test_interactive_answers_fill_what_flags_leave_out(srv, tmp_path, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", srv.pki["ca_pem"])
     answers = iter([srv.metadata()["issuer"], "public-device", "", ""])  # defaults: none, unix

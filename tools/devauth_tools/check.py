@@ -83,7 +83,7 @@ def run(config_path, out=print, sign_in=False, clock=None):
     load_firmware()
     from devauth import clock as device_clock
     from devauth import config as device_config
-    from devauth.errors import ConfigError, DevauthError
+    from devauth.errors import ConfigError
     from devauth.net.http import HTTPClient
     from devauth.oled.ui import UI
 
@@ -93,7 +93,8 @@ def run(config_path, out=print, sign_in=False, clock=None):
         cfg = device_config.load(config_path)
     except ConfigError as e:
         report.say("devauth check: %s" % config_path)
-        return report.fail("config", str(e), "edit %s (devauth init writes one)" % config_path) + 1
+        report.fail("config", str(e), "edit %s (devauth init writes one)" % config_path)
+        return 2
     report.say(
         "devauth check: %s: client %s, %s, scope %s"
         % (config_path, cfg.client_id, cfg.token_endpoint_auth_method, cfg.scope or "(default)")
@@ -111,12 +112,14 @@ def run(config_path, out=print, sign_in=False, clock=None):
         cfg.timeout,
     )
     try:
-        return _steps(cfg, transport, clock, report, UI(out=report.say), sign_in, DevauthError)
+        return _steps(cfg, transport, clock, report, UI(out=report.say), sign_in)
     finally:
         transport.close()
 
 
-def _steps(cfg, transport, clock, report, ui, sign_in, DevauthError):
+def _steps(cfg, transport, clock, report, ui, sign_in):
+    """The steps after the config: connections, discovery, request, first poll, sign-in."""
+    from devauth.errors import DevauthError
     from devauth.oauth import discovery, flow
 
     checked = set()

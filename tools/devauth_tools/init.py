@@ -120,7 +120,7 @@ def trust_anchor(host, port, ca_file=None, say=print):
         pem = ssl.DER_cert_to_PEM_cert(last)
         if not chain.verified(host, port, cadata=pem):
             raise InitError(
-                "the certificate %s presents is not valid for that name with its own root" % host,
+                "the certificate %s presents is not for the name %s" % (host, host),
                 1,
             )
         return last, (
@@ -193,10 +193,10 @@ def offers(meta, method, say=print):
         say("  warning: token_endpoint_auth_methods_supported lacks %s" % method)
 
 
-def _write_private(path, data):
-    """Write a file readable by its owner only, whole or not at all."""
+def _write_private(path, data, mode=0o600):
+    """Write a file (by default readable by its owner only), whole or not at all."""
     tmp = path + ".tmp"
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
         f.write(data)
     os.replace(tmp, path)
 
@@ -267,18 +267,18 @@ def build(args, ask, say=print):
             if isinstance(url, str) and url.startswith("https://"):
                 anchor_for(*_split(url, "an endpoint"))
 
-    names = []
-    for i, der in enumerate(anchors):
-        name = "ca.der" if i == 0 else "ca-%d.der" % (i + 1)
-        with open(os.path.join(base, name), "wb") as f:
-            f.write(der)
-        names.append(name)
-    cfg["ca_certificates"] = names[0] if len(names) == 1 else names
-    say("devauth init: wrote %s (DER: mbedTLS on the board reads DER)" % ", ".join(names))
-
+    names = ["ca.der" if i == 0 else "ca-%d.der" % (i + 1) for i in range(len(anchors))]
+    for name, der in zip(names, anchors):  # someone's own CA file is never replaced unasked
+        path = os.path.join(base, name)
+        if os.path.exists(path) and not args.force and open(path, "rb").read() != der:
+            raise InitError("%s exists and holds another certificate (--force replaces it)" % path)
     if method in SECRET_METHODS:
         cfg["client_secret"] = secret
     notes = _credentials(cfg, method, args, ask, base)
+    for name, der in zip(names, anchors):
+        _write_private(os.path.join(base, name), der, mode=0o644)
+    cfg["ca_certificates"] = names[0] if len(names) == 1 else names
+    say("devauth init: wrote %s (DER: mbedTLS on the board reads DER)" % ", ".join(names))
     if board != "unix" and (args.wifi_ssid or ask.interactive):
         ssid = ask.value(args.wifi_ssid, "Wi-Fi network (SSID)", "--wifi-ssid")
         password = ask.value(args.wifi_password, "Wi-Fi password", "--wifi-password", secret=True)
