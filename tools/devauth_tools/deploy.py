@@ -70,7 +70,9 @@ def mpremote():
 # -- certificates as DER -------------------------------------------------------------------------
 
 
-def _certificates(path, key):
+def certificates(path, key):
+    """The certificates in `path` (PEM, one or several, or DER) -> [DER]; DeployError naming
+    `key` when it holds none."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -131,11 +133,11 @@ def device_config(config_path, profile, stage):
     if cas is not None:
         out = []
         for name in [cas] if isinstance(cas, str) else cas:
-            for der in _certificates(local(name), "ca_certificates"):
+            for der in certificates(local(name), "ca_certificates"):
                 out.append(place("ca-%d.der" % len(out), der))
         data["ca_certificates"] = out
     if data.get("tls_client_certificate"):
-        leaf = _certificates(local(data["tls_client_certificate"]), "tls_client_certificate")[0]
+        leaf = certificates(local(data["tls_client_certificate"]), "tls_client_certificate")[0]
         data["tls_client_certificate"] = place("client.der", leaf)
         key = _private_key(local(data["tls_client_key"]), "tls_client_key")
         data["tls_client_key"] = place("client-key.der", key)

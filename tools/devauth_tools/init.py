@@ -135,21 +135,15 @@ def trust_anchor(host, port, ca_file=None, say=print):
 
 
 def _read_certificates(path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    """--ca FILE (PEM, one or several, or DER) -> [DER], read as `devauth deploy` reads them."""
+    from devauth_tools.deploy import DeployError, certificates
 
     try:
-        data = open(path, "rb").read()
+        return certificates(path, "--ca")
     except OSError as e:
         raise InitError("--ca: cannot read %s (%s)" % (path, e.strerror)) from None
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise InitError("--ca: %s is not a PEM or DER certificate" % path) from None
-    return [c.public_bytes(Encoding.DER) for c in certs]
+    except DeployError as e:
+        raise InitError(str(e)) from None
 
 
 def discover(issuer, anchors, say=print):
