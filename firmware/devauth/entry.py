@@ -92,7 +92,7 @@ def _profile(path):
         print("%s: %s" % (e.short, e))
         return None
     finally:  # needed only at start: off the heap before the sign-in's modules come in
-        unload("devauth.board.profile")
+        unload("devauth.board.profile", "devauth.oled.display")
 
 
 def _display(opts, profile):
@@ -121,7 +121,7 @@ def _ui(display, width, height, opts):
 
         ui.out = out
     if opts["stats"]:
-        ui.stats = _stats  # pyright: ignore[reportAttributeAccessIssue] (app.run looks for it)
+        ui.stats = _stats  # the Observer's hook: app.run calls it when the sign-in ends
     return ui
 
 

@@ -7,6 +7,8 @@ real ticks (end-to-end runs), so Wi-Fi joins and drops happen at scripted moment
 
 import sys
 
+from devauth.observer import Observer
+from devauth.oled.ui import UI
 from mptest import FakeClock
 
 SET_TIME = 1767225600  # 2026-01-01: what the fake NTP server says
@@ -345,59 +347,51 @@ def install(machine, network=None, ntptime=None, ssd1306=FakeSSD1306Module):
 # -- a UI that records screens -------------------------------------------------------------------
 
 
-class ScreenRecorder:
-    """The UI interface, recording every screen as a tuple and every console line.
+class ScreenRecorder(UI):
+    """The real UI without a display (so the console lines are the UI's own: change one and the
+    board tests that expect it fail), recording every screen as a tuple.
 
     screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
-    ("failed", short, message) ("wifi", ssid) ("clock",) ("toggle",). `optional` adds the
-    methods the screens may have (wifi, clock, toggle).
+    ("failed", short, message) ("toggle",). Without `optional` it is a UI that lacks its own
+    Wi-Fi, clock and toggle screens: those are devauth.observer.Observer's defaults.
     """
 
     def __init__(self, optional=False):
         self.screens = []
         self.lines = []
         self.ticks = []
-        self.out = self.lines.append
-        if optional:
-            self.wifi = self._wifi
-            self.clock = self._clock
-            self.toggle = self._toggle
-
-    def say(self, line):
-        self.out(line)
+        super().__init__(None, out=self.lines.append)
+        if not optional:
+            self.wifi = lambda ssid: Observer.wifi(self, ssid)
+            self.clock = lambda server: Observer.clock(self, server)
+            self.toggle = lambda: Observer.toggle(self)
 
     def status(self, title, body=""):
         self.screens.append(("status", title, body))
+        super().status(title, body)
 
     def requesting(self):
         self.screens.append(("requesting",))
 
     def show_code(self, code):
-        self.say("To sign in, visit %s and enter code %s" % (code.verification_uri, code.user_code))
+        super().show_code(code)
         self.screens.append(("code", code.user_code))
 
     def tick(self, seconds_left):
         self.ticks.append(seconds_left)
-
-    def retrying(self, reason, seconds):
-        self.say("Waiting %d s: %s" % (seconds, reason))
+        super().tick(seconds_left)
 
     def signed_in(self, token):
-        self.say("Signed in.")
+        super().signed_in(token)
         self.screens.append(("signed_in",))
 
     def failed(self, err):
-        self.say("%s: %s" % (err.short, err))
+        super().failed(err)
         self.screens.append(("failed", err.short, str(err)))
 
-    def _wifi(self, ssid):
-        self.screens.append(("wifi", ssid))
-
-    def _clock(self):
-        self.screens.append(("clock",))
-
-    def _toggle(self):
+    def toggle(self):
         self.screens.append(("toggle",))
+        super().toggle()
 
     def kinds(self):
         return [s[0] if s[0] != "status" else "status:" + s[1] for s in self.screens]

@@ -254,7 +254,15 @@ def test_chip_driver_and_sizes_are_checked():
     assert "chip 'esp8266' is not one of" in _error(_heltec(chip="esp8266"))
     d = _heltec()
     d["display"]["height"] = 60
-    assert "display.height must be a multiple of 8" in _error(d)
+    assert _error(d) == "board.json: display.height 60 is not a multiple of 8"
+    d = _heltec()
+    d["display"]["address"] = 0x78  # the same rules as devauth.oled.display.check
+    assert _error(d) == "board.json: display.address 120 is outside 8..119"
+    d["display"]["address"] = 0x3C
+    d["display"]["freq"] = 5000000
+    assert _error(d) == "board.json: display.freq 5000000 is outside 10000..3400000"
+    del d["display"]["driver"]
+    assert _error(d).startswith("board.json: display.driver is missing (ssd1306, ")
     d = _heltec()
     d["display"]["driver"] = "terminal"
     assert "display.driver terminal is the unix board's" in _error(d)
@@ -328,7 +336,17 @@ def test_wifi_failures_are_shown_and_retried_with_back_off_then_sign_in_proceeds
 def test_the_wifi_and_clock_screens_of_the_ui_are_used_when_it_has_them():
     rig = Rig(optional=True)
     assert rig.boot() == 0
-    assert rig.ui.screens[:3] == [("status", "devauth", "Starting..."), ("wifi", SSID), ("clock",)]
+    assert rig.ui.screens[:3] == [
+        ("status", "devauth", "Starting..."),
+        ("status", "Wi-Fi", "Joining " + SSID),
+        ("status", "Clock", "Setting the time..."),
+    ]
+    assert rig.lines[:4] == [
+        "Connecting to Wi-Fi " + SSID,
+        "Wi-Fi: connected to " + SSID,
+        "Setting the clock",
+        "Clock: set from " + NTP,
+    ]
 
 
 def test_pico_w_wrong_password_code_is_recognised():
