@@ -1,7 +1,7 @@
 """What firmware/main.py runs: arguments, board profile, display, UI, then devauth.app.run().
 
 On a board (no arguments): /board.json and /devauth.json; devauth.board.glue brings the hardware,
-Wi-Fi and clock up first. On the unix port:
+Wi-Fi and clock up first (the boot sequence: boards/README.md). On the unix port:
     micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats] [--debug]
 A --board profile for real hardware goes through devauth.board.glue too (the tests do that with fake
 `machine`/`network`/`ntptime` modules). Exit status with --once: 0 signed in, 2 configuration or

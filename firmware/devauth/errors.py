@@ -56,7 +56,9 @@ class NetworkError(DevauthError):
 
 
 class TLSError(DevauthError):
-    """The TLS handshake failed: server certificate untrusted, wrong host, client cert refused."""
+    """TLS failed: server certificate untrusted or for another host (the default short form),
+    or no tls module, a CA certificate or client certificate that does not load, a handshake
+    cut short: those pass a short form of their own."""
 
     short = "TLS cert not trusted"
 

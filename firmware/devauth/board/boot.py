@@ -1,5 +1,5 @@
-"""The board's start-up (steps 2-5 of the boot sequence in devauth.board.glue's docstring), in a
-module of its own: Board.boot imports it, calls hardware() then online(), and unloads it before
+"""The board's start-up (steps 2-5 of the boot sequence in boards/README.md), in a module of
+its own: Board.boot imports it, calls hardware() then online(), and unloads it before
 the sign-in, so that its code is not on the heap while the TLS handshakes need the room.
 
 Display first, so that every later step is visible; then the watchdog, the button and the LED

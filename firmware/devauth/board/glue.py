@@ -1,16 +1,11 @@
-"""Board glue: the only code that touches `machine`, `network` and `ntptime`; the boot sequence.
+"""Board glue: the only code that touches `machine`, `network` and `ntptime`; the main loop.
 
-    main.py -> devauth.entry.main([]) -> board.main(profile, opts)
+    main.py -> devauth.entry.main([]) -> board.main(profile, opts) -> Board.boot
 
-Boot, each step on the OLED:
- 1. /board.json is checked (devauth.board.profile): a wrong key or pin stops here with one line.
- 2. The OLED: Vext power on, reset pulse, then devauth.oled.display.open_display(spec, machine).
- 3. machine.WDT starts; from here on the main loop feeds it (see BoardClock).
- 4. Wi-Fi from devauth.json's "wifi": {"ssid", "password", "ntp_server"}: retried with back-off;
-    a refused password, a missing network and a timeout each say so.
- 5. The clock from NTP ("ntp_server", default pool.ntp.org) before any TLS handshake: retried;
-    meanwhile the screen says that certificate checks need the time.
- 6. devauth.app.run() with a BoardClock and the board's hook: sign in and stay signed in.
+The boot sequence (what each step does and shows, how it fails) is written once, in
+boards/README.md, "The boot sequence". Board.boot runs it: devauth.board.boot.hardware() (OLED,
+watchdog, button, LED: the handles come back as a Hardware), online() (Wi-Fi, NTP), then
+devauth.app.run() with a BoardClock and the board's hook: sign in and stay signed in.
 
 BoardClock.sleep_ms is the main loop's heartbeat: the sign-in sleeps only through it, in slices of
 SLICE_MS, and every slice feeds the watchdog, reads the button, blinks the LED and (once a second)
