@@ -121,7 +121,9 @@ def _ui(display, width, height, opts):
 
         ui.out = out
     if opts["stats"]:
-        ui.stats = _stats  # the Observer's hook: app.run calls it when the sign-in ends
+        # Observer.stats, the hook app.run calls when the sign-in ends (pyright: the default
+        # takes *args)
+        ui.stats = _stats  # pyright: ignore[reportAttributeAccessIssue]
     return ui
 
 

@@ -7,7 +7,6 @@ real ticks (end-to-end runs), so Wi-Fi joins and drops happen at scripted moment
 
 import sys
 
-from devauth.observer import Observer
 from devauth.oled.ui import UI
 from mptest import FakeClock
 
@@ -352,19 +351,14 @@ class ScreenRecorder(UI):
     board tests that expect it fail), recording every screen as a tuple.
 
     screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
-    ("failed", short, message) ("toggle",). Without `optional` it is a UI that lacks its own
-    Wi-Fi, clock and toggle screens: those are devauth.observer.Observer's defaults.
+    ("failed", short, message) ("toggle",).
     """
 
-    def __init__(self, optional=False):
+    def __init__(self):
         self.screens = []
         self.lines = []
         self.ticks = []
         super().__init__(None, out=self.lines.append)
-        if not optional:
-            self.wifi = lambda ssid: Observer.wifi(self, ssid)
-            self.clock = lambda server: Observer.clock(self, server)
-            self.toggle = lambda: Observer.toggle(self)
 
     def status(self, title, body=""):
         self.screens.append(("status", title, body))

@@ -122,7 +122,8 @@ class BoardClock:
 
 
 class BoardUI(Observer):
-    """The observer app.run talks to: the real UI (an Observer), plus what the board needs.
+    """The observer app.run talks to: the real UI (an Observer), plus what the board needs. (The
+    board's own screens, Wi-Fi and clock, and the button's toggle go to the real UI directly.)
 
     It remembers the last screen the sign-in drew, so that after a Wi-Fi outage (whose screens
     go straight to the real UI) `restore()` draws it again, and it sets the LED: blinking while a
@@ -168,15 +169,6 @@ class BoardUI(Observer):
 
     def failed(self, err):
         self._show(self._ui.failed, (err,), LED_OFF)
-
-    def wifi(self, ssid):
-        self._ui.wifi(ssid)
-
-    def clock(self, server):
-        self._ui.clock(server)
-
-    def toggle(self):
-        self._ui.toggle()
 
     def stats(self, transport):
         self._ui.stats(transport)
@@ -363,10 +355,8 @@ class Board:
                 self.short_press()
 
     def short_press(self):
-        if self.ui is not None:
-            self.ui.toggle()
-        else:
-            self.out("Button: this screen has no other view")
+        if self.raw is not None:
+            self.raw.toggle()
 
     def long_press(self):
         if not self.in_app:

@@ -17,8 +17,6 @@ class View:
     strip   px height of the countdown strip (0: none)
     """
 
-    __slots__ = ("kind", "strip", "code", "lines", "heading", "qr", "x", "y", "px", "qz")
-
     def __init__(self, kind, strip, code=None, lines=(), heading=False, qr=None, at=(0, 0, 1, 0)):
         self.kind = kind
         self.strip = strip
