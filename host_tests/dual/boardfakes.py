@@ -7,7 +7,6 @@ real ticks (end-to-end runs), so Wi-Fi joins and drops happen at scripted moment
 
 import sys
 
-from devauth.oled.ui import UI
 from mptest import FakeClock
 
 SET_TIME = 1767225600  # 2026-01-01: what the fake NTP server says
@@ -341,54 +340,6 @@ def install(machine, network=None, ntptime=None, ssd1306=FakeSSD1306Module):
                 sys.modules[name] = saved[name]
 
     return undo
-
-
-# -- a UI that records screens -------------------------------------------------------------------
-
-
-class ScreenRecorder(UI):
-    """The real UI without a display (so the console lines are the UI's own: change one and the
-    board tests that expect it fail), recording every screen as a tuple.
-
-    screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
-    ("failed", short, message) ("toggle",).
-    """
-
-    def __init__(self):
-        self.screens = []
-        self.lines = []
-        self.ticks = []
-        super().__init__(None, out=self.lines.append)
-
-    def status(self, title, body=""):
-        self.screens.append(("status", title, body))
-        super().status(title, body)
-
-    def requesting(self):
-        self.screens.append(("requesting",))
-
-    def show_code(self, code):
-        super().show_code(code)
-        self.screens.append(("code", code.user_code))
-
-    def tick(self, seconds_left):
-        self.ticks.append(seconds_left)
-        super().tick(seconds_left)
-
-    def signed_in(self, token):
-        super().signed_in(token)
-        self.screens.append(("signed_in",))
-
-    def failed(self, err):
-        super().failed(err)
-        self.screens.append(("failed", err.short, str(err)))
-
-    def toggle(self):
-        self.screens.append(("toggle",))
-        super().toggle()
-
-    def kinds(self):
-        return [s[0] if s[0] != "status" else "status:" + s[1] for s in self.screens]
 
 
 def now_of(clock):

@@ -15,7 +15,6 @@ from boardfakes import (
     FakeMachine,
     FakeNetwork,
     FakeNTP,
-    ScreenRecorder,
     WallClock,
 )
 from devauth.board import glue as board
@@ -23,6 +22,7 @@ from devauth.board import profile
 from devauth.errors import DevauthError
 from devauth.oauth import tokens
 from devauth.oauth.flow import DeviceFlow
+from devauth.oled.ui import UI
 from fakes import Config, FakeTransport
 from mptest import raises
 
@@ -127,6 +127,51 @@ class FakeApp:
         for _ in range(self.after_ms // 1000):
             clock.sleep_ms(1000)
         return 0
+
+
+class ScreenRecorder(UI):
+    """The real UI without a display (so the console lines are the UI's own: change one and the
+    board tests that expect it fail), recording every screen as a tuple.
+
+    screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
+    ("failed", short, message) ("toggle",).
+    """
+
+    def __init__(self):
+        self.screens = []
+        self.lines = []
+        self.ticks = []
+        super().__init__(None, out=self.lines.append)
+
+    def status(self, title, body=""):
+        self.screens.append(("status", title, body))
+        super().status(title, body)
+
+    def requesting(self):
+        self.screens.append(("requesting",))
+
+    def show_code(self, code):
+        super().show_code(code)
+        self.screens.append(("code", code.user_code))
+
+    def tick(self, seconds_left):
+        self.ticks.append(seconds_left)
+        super().tick(seconds_left)
+
+    def signed_in(self, token):
+        super().signed_in(token)
+        self.screens.append(("signed_in",))
+
+    def failed(self, err):
+        super().failed(err)
+        self.screens.append(("failed", err.short, str(err)))
+
+    def toggle(self):
+        self.screens.append(("toggle",))
+        super().toggle()
+
+    def kinds(self):
+        return [s[0] if s[0] != "status" else "status:" + s[1] for s in self.screens]
 
 
 class Rig:
@@ -304,6 +349,12 @@ def test_boot_powers_the_oled_first_then_watchdog_then_wifi_then_clock_then_sign
         "status:Wi-Fi",
         "status:Clock",
         "status:devauth",
+    ]
+    # the console contract, in the real UI's words (a change there fails here)
+    assert rig.lines[-3:] == [
+        "Clock: set from " + NTP,
+        "To sign in, visit %s and enter code %s" % (PING["verification_uri"], PING["user_code"]),
+        "Signed in.",
     ]
 
 
