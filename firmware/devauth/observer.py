@@ -16,18 +16,17 @@ Secrets (device_code, tokens) are never given to an observer.
     stats(transport)            the sign-in ended (`--stats` reports the transport's figures)
 """
 
-
-def _nothing(self, *args):
-    pass
+# Kept small: it is resident, and every function and class entry costs heap on a board.
 
 
 class Observer:
-    def __init__(self, out=print):
-        self.out = out
+    out = print  # where say() writes; a subclass sets its own
 
     def say(self, line):
         self.out(line)
 
-    # One function for all the defaults: every function object is resident heap on a board.
+    def _nothing(self, *args):  # the default of everything but say()
+        pass
+
     status = requesting = show_code = tick = retrying = signed_in = failed = _nothing
     wifi = clock = toggle = stats = _nothing

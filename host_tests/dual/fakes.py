@@ -37,7 +37,7 @@ class Recorder(Observer):
     def __init__(self):
         self.events = []
         self.lines = []
-        super().__init__(self.lines.append)
+        self.out = self.lines.append
 
     def status(self, title, body=""):
         self.events.append(("status", title))

@@ -131,7 +131,6 @@ class BoardUI(Observer):
     """
 
     def __init__(self, ui, board):
-        super().__init__(ui.out)
         self._ui = ui
         self._board = board
         self._last = None  # (the real UI's method, its arguments, kind)

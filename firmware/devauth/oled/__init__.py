@@ -13,15 +13,19 @@ class View:
             "c": the code alone (`lines`: in small text when it does not fit big);
             "q": the QR symbol `qr` at (x, y), `px` pixels a module, a quiet zone of `qz`
             modules, the code beside it when there is room
-    code    (sx, lines) of the user code in big glyphs (devauth.oled.layout.fit_big), or None
     strip   px height of the countdown strip (0: none)
+    code    (sx, lines) of the user code in big glyphs (devauth.oled.layout.fit_big), or None
+    The other fields keep the class's defaults unless the view sets them (a class attribute
+    costs less heap on a board than an argument of __init__).
     """
 
-    def __init__(self, kind, strip, code=None, lines=(), heading=False, qr=None, at=(0, 0, 1, 0)):
+    lines: "list | tuple" = ()
+    heading = False
+    qr: "object" = None
+    x = y = qz = 0
+    px = 1
+
+    def __init__(self, kind, strip, code=None):
         self.kind = kind
         self.strip = strip
         self.code = code
-        self.lines = lines
-        self.heading = heading
-        self.qr = qr
-        self.x, self.y, self.px, self.qz = at

@@ -174,15 +174,25 @@ def _text_views(s):
     views.extend(_pages(lines, per, None, sh))
     fit = fit_big(s.code, w, h - 4)
     small = [] if fit else wrap(s.code, s.cols)[: (h - 4) // PITCH]
-    views.append(View("c", _strip_under(fit, w, h), fit, small))
+    v = View("c", _strip_under(fit, w, h), fit)
+    v.lines = small
+    views.append(v)
     return views
 
 
 def _pages(lines, per, code, sh):
     per = max(1, per)
     if len(lines) < per:
-        return [View("t", sh, code, lines, True)]
-    return [View("t", sh, code, lines[i : i + per]) for i in range(0, len(lines), per)]
+        v = View("t", sh, code)
+        v.lines = lines
+        v.heading = True
+        return [v]
+    views = []
+    for i in range(0, len(lines), per):
+        v = View("t", sh, code)
+        v.lines = lines[i : i + per]
+        views.append(v)
+    return views
 
 
 def _qr_view(s, complete, uri):
@@ -205,13 +215,18 @@ def _qr_view(s, complete, uri):
         unload("devauth.oled.qr")  # the symbol keeps no reference to the encoder's code
     if sym is None:
         return None
-    y = (s.h - side) // 2
     if beside is not None:
-        return View("q", beside[1], beside[0], qr=sym, at=(0, y, px, qz))
-    room = s.w - side - 1
-    if room >= 4 * font.W:  # time left beside the QR, at the bottom
-        return View("q", 8, qr=sym, at=(0, y, px, qz))
-    return View("q", 0, qr=sym, at=((s.w - side) // 2, y, px, qz))
+        v = View("q", beside[1], beside[0])
+    elif s.w - side - 1 >= 4 * font.W:  # time left beside the QR, at the bottom
+        v = View("q", 8)
+    else:
+        v = View("q", 0)
+        v.x = (s.w - side) // 2
+    v.qr = sym
+    v.y = (s.h - side) // 2
+    v.px = px
+    v.qz = qz
+    return v
 
 
 def _best_qr(s, complete, uri, qr):

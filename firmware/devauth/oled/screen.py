@@ -122,7 +122,9 @@ class Screen:
         except MemoryError:  # no room to plan: the code alone, in small text
             c = self.cols
             small = [self.code[i : i + c] for i in range(0, len(self.code), c)]
-            self.views = [View("c", 3, lines=small)]
+            v = View("c", 3)
+            v.lines = small
+            self.views = [v]
         return len(self.views)
 
     def view(self, i, seconds_left, note=None):

@@ -28,7 +28,7 @@ HOLD_SECONDS = 30  # ... a view chosen with toggle()
 
 class UI(Observer):
     def __init__(self, display=None, width=128, height=64, out=print):
-        super().__init__(out)
+        self.out = out
         self.screen = None
         if display is not None:  # the screen code is loaded only for a display
             from devauth.oled.screen import Screen
