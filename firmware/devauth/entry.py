@@ -137,9 +137,9 @@ def _stats(transport):
     print(
         "stats: connections=%d handshakes=%d requests=%d heap_free=%d modules=%s"
         % (
-            getattr(transport, "connections", -1),
-            getattr(transport, "handshakes", -1),
-            getattr(transport, "requests", -1),
+            transport.connections,  # both transports (net.http, net.http_urequests) count
+            transport.handshakes,
+            transport.requests,
             gc.mem_free() if hasattr(gc, "mem_free") else -1,
             ",".join(loaded),
         )
