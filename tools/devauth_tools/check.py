@@ -185,8 +185,7 @@ def _steps(cfg, transport, clock, report, ui, sign_in):
 def _post(cfg, transport, clock, url, form):
     from devauth.oauth import auth
 
-    now = getattr(clock, "unix_time", None)
-    return auth.post(cfg, transport, url, form, now() if now else None)
+    return auth.post(cfg, transport, url, form, clock.unix_time())
 
 
 def _token_text(token):
@@ -345,8 +344,7 @@ def server_time(cfg):
 def clock_skew(cfg, clock):
     """Seconds this (device) clock is ahead of the server's, or None when either is unknown."""
     server = server_time(cfg)
-    now = getattr(clock, "unix_time", None)
-    mine = now() if now else None
+    mine = clock.unix_time()
     if server is None or mine is None:
         return None
     return mine - server

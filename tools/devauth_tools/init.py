@@ -201,7 +201,32 @@ def build(args, ask, say=print):
     if os.path.exists(out) and not args.force:
         raise InitError("%s exists (--force replaces it)" % args.out)
     base = os.path.dirname(out)
+    cfg = _answers(args, ask)  # every question first: nothing is fetched or written before
+    anchors = _anchors(cfg, args.ca, say)
+    names = ["ca.der" if i == 0 else "ca-%d.der" % (i + 1) for i in range(len(anchors))]
+    for name, der in zip(names, anchors):  # someone's own CA file is never replaced unasked
+        path = os.path.join(base, name)
+        if os.path.exists(path) and not args.force and open(path, "rb").read() != der:
+            raise InitError("%s exists and holds another certificate (--force replaces it)" % path)
+    notes = _credentials(cfg, args, ask, base)
+    for name, der in zip(names, anchors):
+        _write_private(os.path.join(base, name), der, mode=0o644)
+    cfg["ca_certificates"] = names[0] if len(names) == 1 else names
+    say("devauth init: wrote %s (DER: mbedTLS on the board reads DER)" % ", ".join(names))
+    if cfg["board"] != "unix" and "wifi" not in cfg:
+        notes.append('add "wifi": {"ssid": ..., "password": ...} for the board (or --wifi-ssid)')
+    _write_private(out, (json.dumps(cfg, indent=2, ensure_ascii=False) + "\n").encode())
+    say(
+        "devauth init: wrote %s (client %s, %s, board %s)"
+        % (args.out, cfg["client_id"], cfg["token_endpoint_auth_method"], cfg["board"])
+    )
+    for note in notes:
+        say("devauth init: note: %s" % note)
+    return out
 
+
+def _answers(args, ask):
+    """The server, client, method, board, secret and Wi-Fi, from flags or prompts -> config."""
     issuer = args.issuer
     device_ep, token_ep = args.device_authorization_endpoint, args.token_endpoint
     if not issuer and not (device_ep and token_ep):
@@ -216,78 +241,67 @@ def build(args, ask, say=print):
     if not os.path.exists(os.path.join(runner.REPO, "boards", board + ".json")):
         names = sorted(n[:-5] for n in os.listdir(os.path.join(runner.REPO, "boards")))
         raise InitError("--board %s: no such profile (boards: %s)" % (board, ", ".join(names)))
-
     cfg = {"board": board, "client_id": client_id}
-    if method in SECRET_METHODS:  # asked before anything is fetched or written
-        secret = args.client_secret or os.environ.get("DEVAUTH_CLIENT_SECRET")
-        secret = ask.value(
-            secret, "Client secret", "--client-secret or $DEVAUTH_CLIENT_SECRET", secret=True
-        )
     if args.scope:
         cfg["scope"] = args.scope
-    hosts = []
     if issuer:
+        _split(issuer, "--issuer")
         cfg["issuer"] = issuer
-        hosts.append(_split(issuer, "--issuer"))
     else:
+        _split(device_ep, "--device-authorization-endpoint")
+        _split(token_ep, "--token-endpoint")
         cfg["device_authorization_endpoint"] = device_ep
         cfg["token_endpoint"] = token_ep
-        hosts.append(_split(device_ep, "--device-authorization-endpoint"))
-        hosts.append(_split(token_ep, "--token-endpoint"))
     cfg["token_endpoint_auth_method"] = method
-
-    anchors = []
-
-    def anchor_for(host, port):
-        if (host, port) in seen:
-            return
-        seen.add((host, port))
-        root, source = trust_anchor(host, port, args.ca, say)
-        if root not in anchors:
-            anchors.append(root)
-            say("devauth init: trust anchor %s, from %s" % (chain.subject(root), source))
-
-    seen = set()
-    for host, port in hosts:
-        anchor_for(host, port)
-    if issuer:
-        meta = discover(issuer, anchors, say)
-        offers(meta, method, say)
-        urls = [meta.get("device_authorization_endpoint"), meta.get("token_endpoint")]
-        aliases = meta.get("mtls_endpoint_aliases")
-        if method == "tls_client_auth" and isinstance(aliases, dict):
-            urls = [aliases.get("token_endpoint"), aliases.get("device_authorization_endpoint")]
-        for url in urls:  # endpoints on other hosts or ports (an mTLS port) need their CA too
-            if isinstance(url, str) and url.startswith("https://"):
-                anchor_for(*_split(url, "an endpoint"))
-
-    names = ["ca.der" if i == 0 else "ca-%d.der" % (i + 1) for i in range(len(anchors))]
-    for name, der in zip(names, anchors):  # someone's own CA file is never replaced unasked
-        path = os.path.join(base, name)
-        if os.path.exists(path) and not args.force and open(path, "rb").read() != der:
-            raise InitError("%s exists and holds another certificate (--force replaces it)" % path)
     if method in SECRET_METHODS:
-        cfg["client_secret"] = secret
-    notes = _credentials(cfg, method, args, ask, base)
-    for name, der in zip(names, anchors):
-        _write_private(os.path.join(base, name), der, mode=0o644)
-    cfg["ca_certificates"] = names[0] if len(names) == 1 else names
-    say("devauth init: wrote %s (DER: mbedTLS on the board reads DER)" % ", ".join(names))
+        secret = args.client_secret or os.environ.get("DEVAUTH_CLIENT_SECRET")
+        cfg["client_secret"] = ask.value(
+            secret, "Client secret", "--client-secret or $DEVAUTH_CLIENT_SECRET", secret=True
+        )
     if board != "unix" and (args.wifi_ssid or ask.interactive):
         ssid = ask.value(args.wifi_ssid, "Wi-Fi network (SSID)", "--wifi-ssid")
         password = ask.value(args.wifi_password, "Wi-Fi password", "--wifi-password", secret=True)
         cfg["wifi"] = {"ssid": ssid, "password": password}
-    elif board != "unix":
-        notes.append('add "wifi": {"ssid": ..., "password": ...} for the board (or --wifi-ssid)')
-    _write_private(out, (json.dumps(cfg, indent=2, ensure_ascii=False) + "\n").encode())
-    say("devauth init: wrote %s (client %s, %s, board %s)" % (args.out, client_id, method, board))
-    for note in notes:
-        say("devauth init: note: %s" % note)
-    return out
+    return cfg
 
 
-def _credentials(cfg, method, args, ask, base):
-    """The client's secret, key or certificate in `cfg` -> [notes for the user]."""
+def _anchors(cfg, ca_file, say):
+    """The root CA of every server the device talks to (DER, each once), discovery included."""
+    anchors = []
+    seen = set()
+
+    def anchor_for(url, what):
+        host, port = _split(url, what)
+        if (host, port) in seen:
+            return
+        seen.add((host, port))
+        root, source = trust_anchor(host, port, ca_file, say)
+        if root not in anchors:
+            anchors.append(root)
+            say("devauth init: trust anchor %s, from %s" % (chain.subject(root), source))
+
+    issuer = cfg.get("issuer")
+    if not issuer:
+        anchor_for(cfg["device_authorization_endpoint"], "--device-authorization-endpoint")
+        anchor_for(cfg["token_endpoint"], "--token-endpoint")
+        return anchors
+    anchor_for(issuer, "--issuer")
+    method = cfg["token_endpoint_auth_method"]
+    meta = discover(issuer, anchors, say)
+    offers(meta, method, say)
+    urls = [meta.get("device_authorization_endpoint"), meta.get("token_endpoint")]
+    aliases = meta.get("mtls_endpoint_aliases")
+    if method == "tls_client_auth" and isinstance(aliases, dict):
+        urls = [aliases.get("device_authorization_endpoint"), aliases.get("token_endpoint")]
+    for url in urls:  # endpoints on other hosts or ports (an mTLS port) need their CA too
+        if isinstance(url, str) and url.startswith("https://"):
+            anchor_for(url, "an endpoint")
+    return anchors
+
+
+def _credentials(cfg, args, ask, base):
+    """The client's key or certificate in `cfg` (files made by provision) -> [notes]."""
+    method = cfg["token_endpoint_auth_method"]
     notes = []
     if method == "private_key_jwt":
         cfg["private_key"] = ask.value(args.private_key, "Private key file", "--private-key")
