@@ -1,7 +1,7 @@
 """Board entry point: sign in per /devauth.json, showing progress on the OLED.
 
 On the unix port: micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats]
-    [--columns N] (the terminal width for the mirrored OLED)
+    [--columns N] [--lines N] (the terminal's size for the mirrored OLED)
 Exit status with --once: 0 signed in, 2 configuration error, 3 denied, 4 expired, 1 other failure.
 The work is in devauth.entry, so that it is precompiled with the rest of the library: this file
 stays source (MicroPython runs main.py) and is compiled on the device, so it is kept tiny.

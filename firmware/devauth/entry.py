@@ -3,8 +3,8 @@
 On a board (no arguments): /board.json and /devauth.json; devauth.board.glue brings the hardware,
 Wi-Fi and clock up first (the boot sequence: boards/README.md). On the unix port:
     micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats] [--debug]
-                        [--columns N]
-(--columns: the terminal's width for the mirrored OLED; the unix port cannot ask the terminal.)
+                        [--columns N] [--lines N]
+(--columns, --lines: the terminal's size for the mirrored OLED; the unix port cannot ask it.)
 A --board profile for real hardware goes through devauth.board.glue too (the tests do that with fake
 `machine`/`network`/`ntptime` modules). Exit status with --once: 0 signed in, 2 configuration or
 board profile error, 3 denied, 4 expired, 1 other failure.
@@ -30,6 +30,7 @@ def _args(argv):
         "stats": False,
         "debug": False,
         "columns": None,
+        "lines": None,
     }
     i = 0
     while i < len(argv):
@@ -37,15 +38,15 @@ def _args(argv):
         if a in ("--config", "--board") and i + 1 < len(argv):
             opts[a[2:]] = argv[i + 1]
             i += 1
-        elif a == "--columns" and i + 1 < len(argv) and argv[i + 1].isdigit():
-            opts["columns"] = int(argv[i + 1])
+        elif a in ("--columns", "--lines") and i + 1 < len(argv) and argv[i + 1].isdigit():
+            opts[a[2:]] = int(argv[i + 1])
             i += 1
         elif a in ("--once", "--mirror", "--stats", "--debug"):
             opts[a[2:]] = True
         else:
             print(
                 "usage: main.py [--config FILE] [--board FILE] [--once] [--mirror] [--stats]"
-                " [--debug] [--columns N]"
+                " [--debug] [--columns N] [--lines N]"
             )
             return None
         i += 1
@@ -110,7 +111,9 @@ def _display(opts, profile):
     # module on the heap (devauth.oled.display.open_display would return the same).
     from devauth.oled.termdisplay import TermDisplay
 
-    return TermDisplay(spec.get("width", 128), spec.get("height", 64), columns=opts["columns"])
+    return TermDisplay(
+        spec.get("width", 128), spec.get("height", 64), columns=opts["columns"], lines=opts["lines"]
+    )
 
 
 def _ui(display, width, height, opts):

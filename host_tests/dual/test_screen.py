@@ -699,7 +699,10 @@ BLOCKS = {
 
 def decode(lines, w, h, cell):
     """The pixels a terminal shows for the frame `lines` (edges included): cell 2 = 2x2 pixels
-    per character, 1 = one pixel column per character (its left and right halves agree)."""
+    per character, 1 = one pixel column per character (its left and right halves agree),
+    4 = Braille, 2x4 pixels per character."""
+    if cell == 4:
+        return decode_braille(lines, w, h)
     px = [[0] * w for _ in range(h)]
     for row, line in enumerate(lines[1:-1]):
         assert line[0] == "|" and line[-1] == "|", line
@@ -711,6 +714,25 @@ def decode(lines, w, h, cell):
                 x, y = col * cell + (dx if cell == 2 else 0), 2 * row + dy
                 if name in lit:
                     assert x < w and y < h, "a lit quarter off the panel at %d,%d" % (x, y)
+                    px[y][x] = 1
+    return px
+
+
+# Braille dots (Unicode's numbering, dot n is bit n-1 of U+2800 + bits) at (dx, dy) in the cell.
+DOTS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3))
+
+
+def decode_braille(lines, w, h):
+    px = [[0] * w for _ in range(h)]
+    for row, line in enumerate(lines[1:-1]):
+        assert line[0] == "|" and line[-1] == "|", line
+        for col, ch in enumerate(line[1:-1]):
+            bits = 0 if ch == " " else ord(ch) - 0x2800
+            assert 0 <= bits < 256, ch
+            for n in range(8):
+                if bits >> n & 1:
+                    x, y = 2 * col + DOTS[n][0], 4 * row + DOTS[n][1]
+                    assert x < w and y < h, "a dot off the panel at %d,%d" % (x, y)
                     px[y][x] = 1
     return px
 
@@ -746,45 +768,74 @@ def test_terminal_mirror_is_full_size_from_130_columns():
         assert decode(frame, 128, 64, 1 if full else 2) == want
 
 
+def test_terminal_mirror_fits_80x24_in_braille_with_every_pixel():
+    out = io.StringIO()
+    d = TermDisplay(128, 64, out=out, columns=80, lines=24)
+    ui = UI(d, 128, 64, out=lambda line: None)
+    ui.show_code(Code())
+    vt = VT()
+    vt.feed(out.getvalue())
+    frame = vt.lines[:-1]
+    assert len(frame) == 16 + 2 and len(frame) + 1 <= 24  # the frame and the cursor line
+    assert max(len(line) for line in frame) == 64 + 2
+    want = [[d.pixel(x, y) for x in range(128)] for y in range(64)]
+    assert sum(sum(r) for r in want) > 500 and decode(frame, 128, 64, 4) == want
+    out = d.out = io.StringIO()
+    ui.tick(599)  # redrawn in place, over the same 16 lines
+    assert out.getvalue().startswith("\x1b[17A") and out.getvalue().count("\n") == 16
+    for lines, cell in ((34, 4), (35, 2)):  # 32 lines of 2x2 cells, two edges, the cursor line
+        assert TermDisplay(128, 64, out=io.StringIO(), columns=200, lines=lines).cell_height == cell
+
+
 def test_terminal_mirror_of_odd_sizes_keeps_the_last_column_and_row():
-    d = TermDisplay(71, 39, out=io.StringIO(), columns=40)
-    d.fill(0)
-    for x, y in ((70, 0), (0, 38), (70, 38), (35, 19)):
-        d.pixel(x, y, 1)
-    frame = list(d.rows())
-    assert len(frame) == 20 + 2 and len(frame[0]) == 36 + 2
-    want = [[d.pixel(x, y) for x in range(71)] for y in range(39)]
-    assert decode(frame, 71, 39, 2) == want and sum(sum(r) for r in want) == 4
+    for lines, cell, rows in ((None, 2, 20), (10, 4, 10)):
+        d = TermDisplay(71, 39, out=io.StringIO(), columns=40, lines=lines)
+        d.fill(0)
+        for x, y in ((70, 0), (0, 38), (70, 38), (35, 19), (1, 37)):
+            d.pixel(x, y, 1)
+        frame = list(d.rows())
+        assert len(frame) == rows + 2 and len(frame[0]) == 36 + 2
+        want = [[d.pixel(x, y) for x in range(71)] for y in range(39)]
+        assert decode(frame, 71, 39, cell) == want and sum(sum(r) for r in want) == 5
 
 
-def test_terminal_width_comes_from_the_terminal_or_columns():
+def test_terminal_size_comes_from_the_terminal_or_the_environment():
     import os
 
     from devauth.oled import termdisplay
 
     getenv = getattr(os, "getenv", None)
-    saved = getenv("COLUMNS") if getenv else None
     putenv = getattr(os, "putenv", None)
-    assert termdisplay.terminal_columns(io.StringIO()) == (
-        int(saved) if saved and saved.isdigit() else termdisplay.DEFAULT_COLUMNS
-    )
-    if putenv is None or getenv is None:
+    if getenv is None or putenv is None:
         return
-    try:
-        putenv("COLUMNS", "123")
-        if getenv("COLUMNS") != "123":  # CPython's os.getenv reads os.environ, not putenv
-            os.environ["COLUMNS"] = "123"
-        assert termdisplay.terminal_columns(io.StringIO()) == 123
-        assert not TermDisplay(128, 64, out=io.StringIO()).full_size
-    finally:
-        if hasattr(os, "environ"):
-            os.environ.pop("COLUMNS", None)
-            if saved is not None:
-                os.environ["COLUMNS"] = saved
-        elif saved is not None:
-            putenv("COLUMNS", saved)
+    saved = [(k, getenv(k)) for k in ("COLUMNS", "LINES")]
+    environ = getattr(os, "environ", None)  # CPython's getenv reads os.environ, not putenv
+
+    def setenv(k, v):
+        if environ is not None:
+            if v is None:
+                environ.pop(k, None)
+            else:
+                environ[k] = v
+        elif v is None:
+            getattr(os, "unsetenv", lambda k: None)(k)
         else:
-            getattr(os, "unsetenv", lambda k: None)("COLUMNS")
+            putenv(k, v)
+
+    try:
+        setenv("COLUMNS", "123")
+        setenv("LINES", None)
+        assert termdisplay.terminal_size(io.StringIO()) == (123, None)  # lines unknown
+        assert not TermDisplay(128, 64, out=io.StringIO()).full_size
+        setenv("LINES", "24")
+        assert termdisplay.terminal_size(io.StringIO()) == (123, 24)
+        assert TermDisplay(128, 64, out=io.StringIO()).cell_height == 4
+        setenv("COLUMNS", None)
+        setenv("LINES", None)
+        assert termdisplay.terminal_size(io.StringIO()) == (termdisplay.DEFAULT_COLUMNS, None)
+    finally:
+        for k, v in saved:
+            setenv(k, v)
 
 
 # -- memory ----------------------------------------------------------------------------------

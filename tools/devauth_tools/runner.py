@@ -23,9 +23,10 @@ def micropython():
     return found
 
 
-def terminal_columns():
-    """This terminal's width ($COLUMNS, else the terminal's, else 80), for the OLED mirror."""
-    return shutil.get_terminal_size().columns
+def terminal_size():
+    """This terminal's (columns, lines): $COLUMNS/$LINES, else the terminal's, else 80x24."""
+    size = shutil.get_terminal_size()
+    return size.columns, size.lines
 
 
 def firmware_command(
@@ -37,10 +38,11 @@ def firmware_command(
     firmware=None,
     board=None,
     columns=None,
+    lines=None,
 ):
     """The unix port's command line for firmware/main.py. With `mirror`, the OLED is drawn in
-    the terminal, sized to `columns` (default: this terminal's width, which the unix port
-    cannot ask for itself)."""
+    the terminal, sized to `columns` x `lines` (default: this terminal's size, which the unix
+    port cannot ask for itself)."""
     fw = firmware or firmware_dir()
     main = os.path.join(fw, "main.py")
     if not os.path.exists(main):  # a precompiled tree keeps main.py as source (boards do too)
@@ -51,7 +53,8 @@ def firmware_command(
     if once:
         cmd.append("--once")
     if mirror:
-        cmd += ["--mirror", "--columns", str(columns or terminal_columns())]
+        here = terminal_size()
+        cmd += ["--mirror", "--columns", str(columns or here[0]), "--lines", str(lines or here[1])]
     if stats:
         cmd.append("--stats")
     return cmd
