@@ -365,12 +365,3 @@ def add_parser(sub):
     )
     p.set_defaults(fn=main)
     return p
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="devauth")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    a = parser.parse_args(["check"] + sys.argv[1:])
-    sys.exit(a.fn(a))
