@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup test lint sim bench clean
+.PHONY: setup mp32 test lint sim bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) mp32
 
 # Debian packages the tests use: zbarimg decodes the rendered QR screens, Chromium drives the
 # approval page. Installed only when missing (CI runs as root; elsewhere sudo is used).
@@ -28,10 +28,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/micropython -c "import tls, framebuf, socket; print('micropython unix port ready')"
 	touch $@
 
+# A 32-bit MicroPython v1.28.0 unix port (the ESP32's object layout and 16-byte GC blocks) and
+# the same port with firmware/manifest.py frozen in, built once under build/ (about a minute the
+# first time; the frozen one is relinked when firmware/ changes). From the release tarball in
+# ../shared/micropython (else a git clone of v1.28.0); where no 32-bit build can be made, one
+# line says so and the tools run on the PyPI 64-bit VM. See tools/build_mp32.sh.
+MP32        := build/mp32/micropython
+MP32_FROZEN := build/mp32-frozen/micropython
+FIRMWARE_PY := $(shell find firmware -name '*.py')
+
+mp32: $(MP32) $(MP32_FROZEN)
+
+$(MP32): tools/build_mp32.sh
+	@tools/build_mp32.sh plain $@
+
+$(MP32_FROZEN): tools/build_mp32.sh tools/unix_manifest.py $(FIRMWARE_PY) | $(MP32) $(STAMP)
+	@tools/build_mp32.sh frozen $@ tools/unix_manifest.py && [ ! -f $@ ] || \
+	  PYTHONPATH=tools $(BIN)/python -c 'from devauth_tools import runner; runner.stamp_frozen()'
+
 lint: setup
 	$(BIN)/ruff check firmware tools host_tests
 	$(BIN)/ruff format --check firmware tools host_tests
 
+# The dual suite runs on all three VMs (DEVAUTH_VM picks one; see tools/devauth_tools/runner.py).
 test: setup lint
 	$(BIN)/pytest
 
@@ -44,4 +63,4 @@ bench: setup
 	$(BIN)/devauth bench
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build/mpy

@@ -89,6 +89,7 @@ def config(directory):
     envs.append({"root": FIRMWARE, "extraPaths": [FIRMWARE]})
     cfg = {
         "include": [FIRMWARE],
+        "exclude": [os.path.join(FIRMWARE, "manifest.py")],  # a freeze manifest, not firmware
         "typeshedPath": stubs(),
         "stubPath": stubs(),
         "extraPaths": [FIRMWARE],
