@@ -8,18 +8,25 @@ import sys
 from devauth_tools import runner
 
 SIM_HEAP = "128K"
+VM_HELP = (
+    "MicroPython VM: 32 (the 32-bit port from `make mp32`, firmware from .mpy; the default when "
+    "built), frozen (the same port with the firmware frozen in), 64 (the PyPI port); "
+    "default $DEVAUTH_VM"
+)
 
 
 def cmd_run(args):
     mirror = sys.stdout.isatty() if args.mirror is None else args.mirror
+    vm = runner.vm_name(args.vm)
     cmd = runner.firmware_command(
         args.config,
         once=args.once,
-        heap=args.heap or (SIM_HEAP if mirror else runner.DEFAULT_HEAP),
+        heap=args.heap or runner.default_heap(vm, mirror),
         mirror=mirror,
         stats=args.stats,
         board=args.board or os.path.join(runner.REPO, "boards", "unix.json"),
-        firmware=runner.firmware_dir() if args.source else runner.ensure_compiled(),
+        firmware=runner.firmware_tree(vm, source=args.source),
+        vm=vm,
     )
     try:
         return subprocess.call(cmd)
@@ -57,9 +64,11 @@ def main(argv=None):
     r.add_argument("--once", action="store_true", help="exit when the sign-in ends (0/1/2/3/4)")
     r.add_argument(
         "--heap",
-        help="MicroPython GC heap (default 100K, about what an ESP32-WROOM leaves free; "
-        "%s with the mirrored OLED)" % SIM_HEAP,
+        help="MicroPython GC heap (default %s on the 32-bit VMs: a stock ESP32-WROOM; on the "
+        "64-bit one %s, %s with the mirrored OLED)"
+        % (runner.DEFAULT_HEAP, runner.DEFAULT_HEAP, SIM_HEAP),
     )
+    r.add_argument("--vm", choices=runner.VMS, help=VM_HELP)
     r.add_argument("--board", help="board profile (default boards/unix.json)")
     r.add_argument(
         "--stats", action="store_true", help="print connections/handshakes/heap at the end"
@@ -77,12 +86,12 @@ def main(argv=None):
     s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
     s.add_argument("--approve", choices=("auto", "browser"), default="auto")
     s.add_argument("--method", default="none", help="client authentication method to use")
-    # The mirrored OLED with its QR code needs ~98 KB of this 64-bit port's heap (objects are
-    # larger than on the 32-bit ESP32): the demo runs with headroom.
-    s.add_argument("--heap", default=SIM_HEAP, help="MicroPython GC heap (default %s)" % SIM_HEAP)
+    s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
+    s.add_argument("--vm", choices=runner.VMS, help=VM_HELP)
     s.set_defaults(fn=cmd_sim)
 
     b = sub.add_parser("bench", help="heap, handshakes, code size vs the naive requests baseline")
+    b.add_argument("--soak", type=int, default=200, help="sign-ins in one process (0: none)")
     b.set_defaults(fn=cmd_bench)
 
     from devauth_tools import screens

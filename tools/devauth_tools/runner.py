@@ -26,6 +26,13 @@ FROZEN_KEY = os.path.join(REPO, "build", "mp32-frozen", "source.key")
 _said = []
 
 
+def default_heap(vm=None, mirror=False):
+    """The heap `devauth run` and `make sim` give the firmware: a stock ESP32 (DEFAULT_HEAP) on
+    the 32-bit VMs; the 64-bit port's objects are about twice as large, and its mirrored screen
+    and QR code need about 98 KB, so it gets 128 KB then."""
+    return "128K" if mirror and vm_name(vm) == "64" else DEFAULT_HEAP
+
+
 def firmware_dir():
     return os.environ.get("DEVAUTH_FIRMWARE") or os.path.join(REPO, "firmware")
 

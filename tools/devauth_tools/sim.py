@@ -32,13 +32,15 @@ def main(args):
                 "devauth sim: open the link below and approve; your browser does not know the "
                 "dev CA (%s): accept the warning" % srv.pki["ca_pem"]
             )
+        vm = runner.vm_name(args.vm)
         cmd = runner.firmware_command(
             cfg,
             once=True,
-            heap=args.heap,
+            heap=args.heap or runner.default_heap(vm, mirror=True),
             mirror=True,
             board=os.path.join(runner.REPO, "boards", "unix.json"),
-            firmware=runner.ensure_compiled(),
+            firmware=runner.firmware_tree(vm),
+            vm=vm,
         )
         try:
             code = subprocess.call(cmd)
