@@ -4,6 +4,7 @@
 #
 #   tools/build_mp32.sh plain OUT             -> OUT (the standard variant; firmware from .mpy)
 #   tools/build_mp32.sh frozen OUT MANIFEST   -> OUT (the same port with MANIFEST frozen in)
+#   tools/build_mp32.sh picow OUT             -> OUT (plain, mbedTLS on the GC heap as on rp2)
 #
 # Source: ../shared/micropython/micropython-1.28.0.tar.gz (checked against SHA256SUMS) when it is
 # there, else a shallow clone of the v1.28.0 tag and the two submodules the unix port needs.
@@ -68,6 +69,8 @@ make -C "$SRC/mpy-cross" -j"$JOBS" >>"$LOG" 2>&1 || fallback "mpy-cross did not 
 ARGS="VARIANT=standard MICROPY_PY_BTREE=0 BUILD=build-$MODE-32"
 if [ "$MODE" = frozen ]; then
     ARGS="$ARGS FROZEN_MANIFEST=$(realpath "$MANIFEST")"
+elif [ "$MODE" = picow ]; then
+    ARGS="$ARGS MBEDTLS_CONFIG_FILE=\\\"$(realpath tools/mbedtls_gc_heap.h)\\\""
 fi
 echo "mp32: building the 32-bit unix port ($MODE), about a minute on 2 cores"
 # shellcheck disable=SC2086

