@@ -307,7 +307,16 @@ def main(args=None):
     return 0
 
 
+def add_parser(sub):
+    """The `bench` subcommand for devauth_tools.cli."""
+    b = sub.add_parser("bench", help="heap, handshakes, code size vs the naive requests baseline")
+    b.add_argument("--soak", type=int, default=200, help="sign-ins in one process (0: none)")
+    b.set_defaults(fn=main)
+    return b
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--soak", type=int, default=200, help="sign-ins in one process (0: none)")
-    sys.exit(main(p.parse_args()))
+    sub = p.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    sys.exit(main(p.parse_args(["bench"] + sys.argv[1:])))

@@ -20,6 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # A stock ESP32-WROOM build starts with a 56 KB GC heap (MICROPY_GC_INITIAL_HEAP_SIZE) and grows
 # it from the internal RAM Wi-Fi and mbedTLS leave: about 100 KB in all for Python.
 DEFAULT_HEAP = "100K"
+SIM_HEAP = "128K"  # the 64-bit port with the mirrored OLED (`devauth sim`, `run --mirror`)
 VMS = ("32", "frozen", "64")
 MP32 = os.path.join(REPO, "build", "mp32", "micropython")
 MP32_FROZEN = os.path.join(REPO, "build", "mp32-frozen", "micropython")
@@ -33,7 +34,7 @@ def default_heap(vm=None, mirror=False):
     """The heap `devauth run` and `make sim` give the firmware: a stock ESP32 (DEFAULT_HEAP) on
     the 32-bit VMs; the 64-bit port's objects are about twice as large, and its mirrored screen
     and QR code need about 98 KB, so it gets 128 KB then."""
-    return "128K" if mirror and vm_name(vm) == "64" else DEFAULT_HEAP
+    return SIM_HEAP if mirror and vm_name(vm) == "64" else DEFAULT_HEAP
 
 
 def firmware_dir():
@@ -211,3 +212,54 @@ def ensure_compiled(out_dir=None):
         with open(stamp, "w") as f:
             f.write(key)
     return out
+
+
+VM_HELP = (
+    "MicroPython VM: 32 (the 32-bit port from `make mp32`, firmware from .mpy; the default when "
+    "built), frozen (the same port with the firmware frozen in), 64 (the PyPI port); "
+    "default $DEVAUTH_VM"
+)
+
+
+def cmd_run(args):
+    mirror = sys.stdout.isatty() if args.mirror is None else args.mirror
+    vm = vm_name(args.vm)
+    cmd = firmware_command(
+        args.config,
+        once=args.once,
+        heap=args.heap or default_heap(vm, mirror),
+        mirror=mirror,
+        stats=args.stats,
+        board=args.board or os.path.join(REPO, "boards", "unix.json"),
+        firmware=firmware_tree(vm, source=args.source),
+        vm=vm,
+    )
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_parser(sub):
+    """The `run` subcommand for devauth_tools.cli."""
+    r = sub.add_parser("run", help="run firmware/main.py on the MicroPython unix port")
+    r.add_argument("--config", required=True, help="the device config JSON")
+    r.add_argument("--once", action="store_true", help="exit when the sign-in ends (0/1/2/3/4)")
+    r.add_argument(
+        "--heap",
+        help="MicroPython GC heap (default %s: a stock ESP32-WROOM; on the 64-bit VM %s with "
+        "the mirrored OLED)" % (DEFAULT_HEAP, SIM_HEAP),
+    )
+    r.add_argument("--vm", choices=VMS, help=VM_HELP)
+    r.add_argument("--board", help="board profile (default boards/unix.json)")
+    r.add_argument(
+        "--stats", action="store_true", help="print connections/handshakes/heap at the end"
+    )
+    r.add_argument("--source", action="store_true", help="run firmware/ as source, not .mpy")
+    m = r.add_mutually_exclusive_group()
+    m.add_argument(
+        "--mirror", dest="mirror", action="store_true", default=None, help="mirror the OLED"
+    )
+    m.add_argument("--no-mirror", dest="mirror", action="store_false")
+    r.set_defaults(fn=cmd_run)
+    return r

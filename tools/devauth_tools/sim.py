@@ -62,3 +62,14 @@ def main(args):
             )
         )
     return code
+
+
+def add_parser(sub):
+    """The `sim` subcommand for devauth_tools.cli."""
+    s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
+    s.add_argument("--approve", choices=("auto", "browser"), default="auto")
+    s.add_argument("--method", default="none", help="client authentication method to use")
+    s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
+    s.add_argument("--vm", choices=runner.VMS, help=runner.VM_HELP)
+    s.set_defaults(fn=main)
+    return s
