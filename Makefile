@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup mp32 test lint sim bench clean
+.PHONY: setup mp32 mp32-picow test lint sim bench clean
 
 setup: $(STAMP) mp32
 
@@ -46,6 +46,15 @@ $(MP32_FROZEN): tools/build_mp32.sh tools/unix_manifest.py $(FIRMWARE_PY) | $(MP
 	@tools/build_mp32.sh frozen $@ tools/unix_manifest.py && [ ! -f $@ ] || \
 	  PYTHONPATH=tools $(BIN)/python -c 'from devauth_tools import runner; runner.stamp_frozen()'
 
+# For `make bench`'s Pico W row: the 32-bit port with mbedTLS allocating from the GC heap, as it
+# does on rp2 (the ESP32 takes it from ESP-IDF's heap, like the other builds here).
+MP32_PICOW := build/mp32-picow/micropython
+
+mp32-picow: $(MP32_PICOW)
+
+$(MP32_PICOW): tools/build_mp32.sh tools/mbedtls_gc_heap.h | $(MP32)
+	@tools/build_mp32.sh picow $@
+
 lint: setup
 	$(BIN)/ruff check firmware tools host_tests
 	$(BIN)/ruff format --check firmware tools host_tests
@@ -59,7 +68,7 @@ APPROVE ?= auto
 sim: setup
 	$(BIN)/devauth sim --approve $(APPROVE)
 
-bench: setup
+bench: setup mp32-picow
 	$(BIN)/devauth bench
 
 clean:

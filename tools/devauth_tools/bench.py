@@ -7,6 +7,9 @@ stays in flash), and the PyPI 64-bit port. The baseline (baseline_requests.py) i
 written the obvious way with the `requests` module frozen into each port: no server verification,
 a new TLS connection per request.
 
+The Pico W column is the 32-bit port with mbedTLS allocating from the GC heap (`make mp32-picow`),
+as it does on rp2; on the ESP32 (and in the other columns) mbedTLS has its own heap.
+
 Every heap figure is the smallest GC heap (`-X heapsize`, 1 KB steps, by bisection) in which the
 run succeeds, each run signing in afresh (no stored token) against `devauth dev-as` on loopback.
 Figures, not pass/fail: a table (with the memory goals and by how much each is missed) and
@@ -27,7 +30,13 @@ from devauth_tools.devconfig import CLIENTS, write_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LO_KB, HI_KB = 4, 256
-LABELS = {"32": "32-bit .mpy", "frozen": "32-bit frozen", "64": "64-bit .mpy"}
+LABELS = {
+    "32": "32-bit .mpy",
+    "frozen": "32-bit frozen",
+    "64": "64-bit .mpy",
+    "picow": "Pico W model",  # 32-bit .mpy, mbedTLS on the GC heap (make mp32-picow)
+}
+ORDER = ("32", "frozen", "64", "picow")
 # The memory goals on the 32-bit VM (issue 10): (vm, figure, KB, what).
 GOALS = (
     ("frozen", "mirror", 28, "frozen, sign-in with the 128x64 screen and QR"),
@@ -196,7 +205,7 @@ def _kb(v):
 
 def table(results):
     """The side-by-side table (one column per VM) -> lines."""
-    vms = [vm for vm in runner.VMS if vm in results]
+    vms = [vm for vm in ORDER if vm in results]
     rows = [
         ("smallest heap: headless sign-in", lambda r: _kb(r["headless"])),
         ("  naive `requests` on the same VM", lambda r: _kb(r["baseline"]["heap_min_kb"])),
@@ -261,6 +270,8 @@ def main(args=None):
     vms = [vm for vm in runner.VMS if vm == "64" or runner.vm_name() != "64"]
     if runner.vm_name() == "64":
         print("bench: no 32-bit MicroPython (make mp32): the 64-bit VM only")
+    if os.path.exists(runner.MP32_PICOW):
+        vms.append("picow")
     results = {}
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
