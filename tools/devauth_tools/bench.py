@@ -53,6 +53,69 @@ CASES = {
 }
 
 
+# Runs on MicroPython (argv: config, firmware dir or "" when frozen): a mirrored sign-in with the
+# live heap (gc.mem_alloc() after a collection) printed at each phase: what holds the memory.
+PHASES = """
+import gc, sys
+cfg, fw = sys.argv[1], sys.argv[2]
+if fw:
+    sys.path.insert(0, fw)
+from devauth import app
+from devauth.net import http
+from devauth.oled.termdisplay import TermDisplay
+from devauth.oled.ui import UI
+
+
+class Null:
+    def write(self, s):
+        pass
+
+
+def mark(name):
+    gc.collect()
+    print("%s %d" % (name, gc.mem_alloc()))
+
+
+def wrap(owner, attr, before, after):
+    f = getattr(owner, attr)
+
+    def g(*a, **k):
+        if before:
+            mark(before)
+        r = f(*a, **k)
+        if after:
+            mark(after)
+        return r
+
+    setattr(owner, attr, g)
+
+
+mark("interpreter_app_ui")
+wrap(app, "make_transport", "config", "http_client")
+wrap(http.HTTPClient, "request", None, "flow_session")
+wrap(UI, "show_code", None, "code_shown")
+wrap(UI, "tick", None, "polling")
+d = TermDisplay(128, 64, out=Null())
+app.run(cfg, d, once=True, ui=UI(d, 128, 64, out=lambda line: None))
+"""
+# Runs on MicroPython (argv: firmware dir or "", modules): the heap each module's import takes.
+IMPORTS = """
+import gc, sys
+if sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+for m in sys.argv[2].split(","):
+    gc.collect()
+    a = gc.mem_alloc()
+    __import__("devauth." + m)
+    gc.collect()
+    print("%s %d" % (m, gc.mem_alloc() - a))
+"""
+CODE_MODULES = (
+    "errors,clock,net.url,net.http,oauth.tokens,oauth.auth,oauth.flow,oauth.session,oled.ui,app,"
+    "entry,oled.screen,oled.font,oled.layout,oled.qr,config,jose.jwt,jose.der,jose.rsa,jose.ecdsa"
+)
+
+
 def _bisect(ok, lo=LO_KB, hi=HI_KB, step=1):
     """Smallest k in [lo, hi] (a multiple of step) with ok(k) true; None if ok(hi) is false."""
     if not ok(hi):
@@ -139,6 +202,26 @@ class Bench:
         mp = runner.micropython(self.vm)
         return _bisect(lambda kb: _run([mp, "-X", "heapsize=%dK" % kb, script]).returncode == 0)
 
+    def _script(self, name, source, args):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(source)
+        proc = _run([runner.micropython(self.vm), "-X", "heapsize=%dK" % HI_KB, path] + args)
+        out = {}
+        for line in proc.stdout.splitlines():
+            k, _, v = line.rpartition(" ")
+            if k and v.lstrip("-").isdigit():
+                out[k] = max(out.get(k, 0), int(v))  # polling: its highest level
+        return out
+
+    def holders(self):
+        """What holds the heap, measured: the live heap at each phase of a mirrored sign-in,
+        and the heap each module's import takes (bytecode, for .mpy; module state, frozen)."""
+        fw = "" if self.vm == "frozen" else self.fw
+        phases = self._script("phases.py", PHASES, [self.config(), fw])
+        imports = self._script("imports_each.py", IMPORTS, [fw, CODE_MODULES])
+        return {"phases": phases, "imports": imports}
+
     def baseline(self):
         """The naive `requests` sign-in on this VM: its smallest heap, handshakes, requests."""
         out = os.path.join(self.work, "baseline")
@@ -196,6 +279,7 @@ class Bench:
         out["default_heap"] = heap
         out["methods_at_default_heap"] = {m: self.signs_in(kb, m) for m in sorted(CLIENTS)}
         out["baseline"] = self.baseline()
+        out["holders"] = self.holders()
         return out
 
 
@@ -262,6 +346,31 @@ def table(results):
     return lines
 
 
+PHASE_NAMES = (
+    ("interpreter_app_ui", "interpreter, app, http, UI and terminal display modules"),
+    ("config", "+ the config read (its loader unloaded; .mpy: its names stay)"),
+    ("http_client", "+ the HTTP client (8 KB reply buffer, TLS context)"),
+    ("flow_session", "+ the flow, session and tokens modules, first reply"),
+    ("code_shown", "+ the code on the screen (QR drawn, qr/layout unloaded)"),
+    ("polling", "while polling (highest)"),
+)
+
+
+def holders_table(results):
+    """Live heap (KB) by phase of a mirrored sign-in, and the largest module imports -> lines."""
+    vms = [vm for vm in ORDER if vm in results and results[vm].get("holders")]
+    lines = ["live heap in a mirrored sign-in, by phase (gc.mem_alloc after a collection):"]
+    for key, name in PHASE_NAMES:
+        cells = [results[vm]["holders"]["phases"].get(key) for vm in vms]
+        text = ["-" if c is None else "%.1f KB" % (c / 1024) for c in cells]
+        lines.append("  %-58s %s" % (name, "  ".join("%-15s" % t for t in text)))
+    lines.append("heap each module's import takes (largest first, %s):" % LABELS[vms[0]])
+    imports = results[vms[0]]["holders"]["imports"]
+    top = sorted(imports.items(), key=lambda kv: -kv[1])[:12]
+    lines.append("  " + ", ".join("%s %.1f" % (m, v / 1024) for m, v in top) + " (KB)")
+    return lines
+
+
 def main(args=None):
     soak_rounds = getattr(args, "soak", 200)
     work = tempfile.mkdtemp(prefix="devauth-bench-")
@@ -288,6 +397,8 @@ def main(args=None):
         soaked = soak.measure(count=soak_rounds, heap_min_kb=results[vms[0]]["headless"], fw=fw)
     print()
     print("\n".join(table(results)))
+    print()
+    print("\n".join(holders_table(results)))
     print()
     print(".mpy bytes, all of firmware/: %d" % mpy_bytes)
     print("assertion sign time (%s):" % LABELS[runner.vm_name()], end="")
