@@ -17,9 +17,10 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# A stock ESP32-WROOM build starts with a 56 KB GC heap (MICROPY_GC_INITIAL_HEAP_SIZE) and grows
-# it from the internal RAM Wi-Fi and mbedTLS leave: about 100 KB in all for Python.
-DEFAULT_HEAP = "100K"
+# A stock ESP32 build starts with a 56 KB GC heap (MICROPY_GC_INITIAL_HEAP_SIZE, v1.28.0), "chosen
+# so they can grow the heap once (double it) and still have enough internal RAM to start WiFi and
+# make a HTTPS request" (ports/esp32/mpconfigport.h): 112 KB in all for Python.
+DEFAULT_HEAP = "112K"
 SIM_HEAP = "128K"  # the 64-bit port with the mirrored OLED (`devauth sim`, `run --mirror`)
 VMS = ("32", "frozen", "64")
 MP32 = os.path.join(REPO, "build", "mp32", "micropython")
