@@ -107,9 +107,9 @@ def source_key(src):
 
 
 def stamp_frozen():
-    """Record which firmware tree the frozen VM was just built from (called by `make mp32`)."""
+    """Record the firmware the frozen VM was just built from: firmware/ (`make mp32` calls it)."""
     with open(FROZEN_KEY, "w") as f:
-        f.write(source_key(firmware_dir()))
+        f.write(source_key(os.path.join(REPO, "firmware")))
 
 
 def frozen_main():
