@@ -106,3 +106,13 @@ def test_the_frozen_vm_refuses_firmware_it_does_not_hold(tmp_path, monkeypatch):
     monkeypatch.setenv("DEVAUTH_FIRMWARE", tree(tmp_path / "a", FILES))
     with pytest.raises(SystemExit, match="the frozen VM holds other firmware than"):
         runner.micropython("frozen")
+
+
+def test_without_a_32_bit_build_the_64_bit_vm_runs_and_says_so_once(monkeypatch, capsys):
+    monkeypatch.delenv("DEVAUTH_VM", raising=False)
+    monkeypatch.setattr(runner, "MP32", "/nonexistent/micropython")
+    monkeypatch.setattr(runner, "_said", [])
+    assert runner.vm_name() == runner.vm_name() == "64"
+    err = capsys.readouterr().err
+    assert err == "devauth: no 32-bit MicroPython (make mp32): on the PyPI 64-bit VM\n"
+    assert runner.default_heap(mirror=True) == runner.SIM_HEAP
