@@ -96,7 +96,9 @@ wrap(http.HTTPClient, "request", None, "flow_session")
 wrap(UI, "show_code", None, "code_shown")
 wrap(UI, "tick", None, "polling")
 d = TermDisplay(128, 64, out=Null())
-app.run(cfg, d, once=True, ui=UI(d, 128, 64, out=lambda line: None))
+ui = UI(d, 128, 64, out=lambda line: None)
+mark("screen")
+app.run(cfg, d, once=True, ui=ui)
 """
 # Runs on MicroPython (argv: firmware dir or "", modules): the heap each module's import takes.
 IMPORTS = """
@@ -348,6 +350,7 @@ def table(results):
 
 PHASE_NAMES = (
     ("interpreter_app_ui", "interpreter, app, http, UI and terminal display modules"),
+    ("screen", "+ the screen: its modules, the frame buffer"),
     ("config", "+ the config read (its loader unloaded; .mpy: its names stay)"),
     ("http_client", "+ the HTTP client (8 KB reply buffer, TLS context)"),
     ("flow_session", "+ the flow, session and tokens modules, first reply"),
