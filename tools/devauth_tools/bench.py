@@ -366,7 +366,7 @@ def holders_table(results):
     for key, name in PHASE_NAMES:
         cells = [results[vm]["holders"]["phases"].get(key) for vm in vms]
         text = ["-" if c is None else "%.1f KB" % (c / 1024) for c in cells]
-        lines.append("  %-58s %s" % (name, "  ".join("%-15s" % t for t in text)))
+        lines.append("  %-62s %s" % (name, "  ".join("%-15s" % t for t in text)))
     lines.append("heap each module's import takes (largest first, %s):" % LABELS[vms[0]])
     imports = results[vms[0]]["holders"]["imports"]
     top = sorted(imports.items(), key=lambda kv: -kv[1])[:12]
