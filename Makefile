@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup mp32 mp32-picow test lint sim bench clean
+.PHONY: setup mp32 mp32-picow FORCE test lint sim bench clean
 
 setup: $(STAMP) mp32
 
@@ -33,18 +33,23 @@ $(STAMP): pyproject.toml
 # first time; the frozen one is relinked when firmware/ changes). From the release tarball in
 # ../shared/micropython (else a git clone of v1.28.0); where no 32-bit build can be made, one
 # line says so and the tools run on the PyPI 64-bit VM. See tools/build_mp32.sh.
+# The frozen one is keyed on firmware/'s content (runner.frozen_current), so that a deleted or
+# renamed file rebuilds it too.
 MP32        := build/mp32/micropython
 MP32_FROZEN := build/mp32-frozen/micropython
-FIRMWARE_PY := $(shell find firmware -name '*.py')
+RUNNER      := PYTHONPATH=tools $(BIN)/python -c 'import sys; from devauth_tools import runner;
 
 mp32: $(MP32) $(MP32_FROZEN)
 
 $(MP32): tools/build_mp32.sh
 	@tools/build_mp32.sh plain $@
 
-$(MP32_FROZEN): tools/build_mp32.sh tools/unix_manifest.py $(FIRMWARE_PY) | $(MP32) $(STAMP)
-	@tools/build_mp32.sh frozen $@ tools/unix_manifest.py && [ ! -f $@ ] || \
-	  PYTHONPATH=tools $(BIN)/python -c 'from devauth_tools import runner; runner.stamp_frozen()'
+$(MP32_FROZEN): tools/build_mp32.sh tools/unix_manifest.py FORCE | $(MP32) $(STAMP)
+	@if [ -n "$(filter-out FORCE,$?)" ] || ! $(RUNNER) sys.exit(not runner.frozen_current())'; \
+	then tools/build_mp32.sh frozen $@ tools/unix_manifest.py && \
+	  { [ ! -f $@ ] || $(RUNNER) runner.stamp_frozen()'; }; fi
+
+FORCE:
 
 # For `make bench`'s Pico W row: the 32-bit port with mbedTLS allocating from the GC heap, as it
 # does on rp2 (the ESP32 takes it from ESP-IDF's heap, like the other builds here).

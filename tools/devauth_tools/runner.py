@@ -112,6 +112,12 @@ def stamp_frozen():
         f.write(source_key(os.path.join(REPO, "firmware")))
 
 
+def frozen_current():
+    """Whether the frozen VM holds firmware/ as it is now (`make mp32` rebuilds it otherwise:
+    a changed, added, deleted or renamed file)."""
+    return vm_built("frozen") and _read(FROZEN_KEY) == source_key(os.path.join(REPO, "firmware"))
+
+
 def frozen_main():
     """A folder with main.py alone: on the frozen VM, a devauth/ beside main.py would shadow the
     frozen package (the script's folder comes first on sys.path)."""
