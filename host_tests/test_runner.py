@@ -116,3 +116,12 @@ def test_without_a_32_bit_build_the_64_bit_vm_runs_and_says_so_once(monkeypatch,
     err = capsys.readouterr().err
     assert err == "devauth: no 32-bit MicroPython (make mp32): on the PyPI 64-bit VM\n"
     assert runner.default_heap(mirror=True) == runner.SIM_HEAP
+
+
+def test_make_mp32_rebuilds_the_frozen_vm_when_firmware_differs(tmp_path, monkeypatch):
+    if not runner.vm_built("frozen"):
+        pytest.skip("no 32-bit MicroPython here (make mp32 says why)")
+    assert runner.frozen_current()  # make mp32 (make test runs it) just built it
+    tree(tmp_path / "firmware", FILES)  # the same repository with other firmware
+    monkeypatch.setattr(runner, "REPO", str(tmp_path))
+    assert not runner.frozen_current()
