@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup mp32 mp32-picow FORCE test lint sim bench clean
+.PHONY: setup mp32 mp32-picow FORCE test lint typecheck sim bench clean
 
 setup: $(STAMP) mp32
 
@@ -60,9 +60,13 @@ mp32-picow: $(MP32_PICOW)
 $(MP32_PICOW): tools/build_mp32.sh tools/mbedtls_gc_heap.h | $(MP32)
 	@tools/build_mp32.sh picow $@
 
-lint: setup
+lint: setup typecheck
 	$(BIN)/ruff check firmware tools host_tests
 	$(BIN)/ruff format --check firmware tools host_tests
+
+# firmware/ against micropython-esp32-stubs: [tool.basedpyright] in pyproject.toml.
+typecheck: setup
+	$(BIN)/basedpyright
 
 # The dual suite runs on all three VMs (DEVAUTH_VM picks one; see tools/devauth_tools/runner.py).
 test: setup lint
