@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup test lint typecheck sim bench clean
+.PHONY: setup mp32 mp32-picow FORCE test lint typecheck sim bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) mp32
 
 # Debian packages the tests use: zbarimg decodes the rendered QR screens, Chromium drives the
 # approval page. Installed only when missing (CI runs as root; elsewhere sudo is used).
@@ -28,6 +28,38 @@ $(STAMP): pyproject.toml
 	$(BIN)/micropython -c "import tls, framebuf, socket; print('micropython unix port ready')"
 	touch $@
 
+# A 32-bit MicroPython v1.28.0 unix port (the ESP32's object layout and 16-byte GC blocks) and
+# the same port with firmware/manifest.py frozen in, built once under build/ (about a minute the
+# first time; the frozen one is relinked when firmware/ changes). From the release tarball in
+# ../shared/micropython (else a git clone of v1.28.0); where no 32-bit build can be made, one
+# line says so and the tools run on the PyPI 64-bit VM. See tools/build_mp32.sh.
+# The frozen one is keyed on firmware/'s content (runner.frozen_current), so that a deleted or
+# renamed file rebuilds it too.
+MP32        := build/mp32/micropython
+MP32_FROZEN := build/mp32-frozen/micropython
+RUNNER      := PYTHONPATH=tools $(BIN)/python -c 'import sys; from devauth_tools import runner;
+
+mp32: $(MP32) $(MP32_FROZEN)
+
+$(MP32): tools/build_mp32.sh
+	@tools/build_mp32.sh plain $@
+
+$(MP32_FROZEN): tools/build_mp32.sh tools/unix_manifest.py FORCE | $(MP32) $(STAMP)
+	@if [ -n "$(filter-out FORCE,$?)" ] || ! $(RUNNER) sys.exit(not runner.frozen_current())'; \
+	then tools/build_mp32.sh frozen $@ tools/unix_manifest.py && \
+	  { [ ! -f $@ ] || $(RUNNER) runner.stamp_frozen()'; }; fi
+
+FORCE:
+
+# For `make bench`'s Pico W row: the 32-bit port with mbedTLS allocating from the GC heap, as it
+# does on rp2 (the ESP32 takes it from ESP-IDF's heap, like the other builds here).
+MP32_PICOW := build/mp32-picow/micropython
+
+mp32-picow: $(MP32_PICOW)
+
+$(MP32_PICOW): tools/build_mp32.sh tools/mbedtls_gc_heap.h | $(MP32)
+	@tools/build_mp32.sh picow $@
+
 lint: setup typecheck
 	$(BIN)/ruff check firmware tools host_tests
 	$(BIN)/ruff format --check firmware tools host_tests
@@ -36,6 +68,7 @@ lint: setup typecheck
 typecheck: setup
 	$(BIN)/basedpyright
 
+# The dual suite runs on all three VMs (DEVAUTH_VM picks one; see tools/devauth_tools/runner.py).
 test: setup lint
 	$(BIN)/pytest
 
@@ -44,8 +77,8 @@ APPROVE ?= auto
 sim: setup
 	$(BIN)/devauth sim --approve $(APPROVE)
 
-bench: setup
+bench: setup mp32-picow
 	$(BIN)/devauth bench
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build/mpy

@@ -47,6 +47,8 @@ def modules():
             if not name.endswith(".py"):
                 continue
             path = os.path.join(folder, name)
+            if path == os.path.join(FIRMWARE, "manifest.py"):  # the freeze manifest (make mp32)
+                continue
             rel = os.path.relpath(path, FIRMWARE)[:-3].replace(os.sep, ".")
             if rel.endswith(".__init__"):
                 rel = rel[: -len(".__init__")]

@@ -45,6 +45,11 @@ def run(modules):
 if __name__ == "__main__":
     here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
     sys.path.insert(0, here)
-    sys.path.insert(0, here + "/../../firmware")
+    try:  # a VM with devauth frozen in (make mp32) tests the frozen package
+        import devauth
+    except ImportError:
+        sys.path.insert(0, here + "/../../firmware")
+        import devauth
+    print("devauth from %s" % devauth.__file__)  # frozen: devauth/__init__.py
     sys.path.append(here + "/../../tools/devauth_tools/shims")  # canvas; built-ins win over it
     sys.exit(1 if run(sys.argv[1:] or discover(here)) else 0)

@@ -40,13 +40,15 @@ def main(args):
             "MicroPython, this terminal as its OLED; %s." % (srv.base_url, args.method, approval),
             flush=True,
         )
+        vm = runner.vm_name(args.vm)
         cmd = runner.firmware_command(
             cfg,
             once=True,
-            heap=args.heap,
+            heap=args.heap or runner.default_heap(vm, mirror=True),
             mirror=True,
             board=os.path.join(runner.REPO, "boards", "unix.json"),
-            firmware=runner.ensure_compiled(),
+            firmware=runner.firmware_tree(vm),
+            vm=vm,
         )
         try:
             code = subprocess.call(cmd)
@@ -76,10 +78,7 @@ def add_parser(sub):
     s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
     s.add_argument("--approve", choices=("auto", "browser"), default="auto")
     s.add_argument("--method", default="none", help="client authentication method to use")
-    # The mirrored OLED with its QR code needs ~98 KB of this 64-bit port's heap (objects are
-    # larger than on the 32-bit ESP32): the demo runs with headroom.
-    s.add_argument(
-        "--heap", default=runner.SIM_HEAP, help="MicroPython GC heap (default %s)" % runner.SIM_HEAP
-    )
+    s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
+    s.add_argument("--vm", choices=runner.VMS, help=runner.VM_HELP)
     s.set_defaults(fn=main)
     return s
