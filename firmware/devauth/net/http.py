@@ -7,14 +7,18 @@ tls_client_auth, and keeps one connection alive across the device authorization 
 poll, reconnecting when the server closes it.
 
 Everything read from the network is bounded: status line, header lines, header count, total header
-bytes and the body (Content-Length or chunked). Redirects are never followed.
+bytes and the body (Content-Length or chunked), and so is the time: `timeout` bounds each socket
+wait and `deadline` the whole request (connect, handshake, send, reply), so a server dripping
+one byte a second cannot hold a request past it (a board's watchdog is not fed meanwhile; name
+resolution is the one step it cannot cut short). Redirects are never followed.
 """
 
 import gc
 import socket
 
+from devauth import clock as _clock
 from devauth.errors import NetworkError, ProtocolError, TLSError
-from devauth.net.url import split_url
+from devauth.net.url import decimal, split_url
 
 try:
     from micropython import const
@@ -34,6 +38,7 @@ MAX_HEADER_BYTES = const(16384)  # all header lines together
 MAX_HEADERS = const(64)
 MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
+MAX_DEPTH = const(8)  # JSON nesting; OAuth replies nest two levels (mtls_endpoint_aliases)
 
 # Only these response headers are kept; the rest are read and dropped.
 _KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
@@ -59,6 +64,12 @@ class Response:
         """The body as a JSON object; ProtocolError naming `what` otherwise."""
         import json
 
+        if too_deep(self._body, MAX_DEPTH):
+            # Checked before parsing: deep nesting within 8 KB is a MemoryError on MicroPython
+            # and a RecursionError on CPython inside json.loads.
+            raise ProtocolError(
+                "%s: reply nests JSON over %d levels (HTTP %d)" % (what, MAX_DEPTH, self.status)
+            )
         try:
             try:
                 # MicroPython parses straight from the buffer: no copy of a large reply.
@@ -74,6 +85,29 @@ class Response:
         return obj
 
 
+def too_deep(data, limit):
+    """Whether the JSON text `data` (bytes-like) nests arrays/objects over `limit` levels."""
+    depth = 0
+    in_str = esc = False
+    for c in data:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 0x5C:  # backslash
+                esc = True
+            elif c == 0x22:  # '"'
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c == 0x7B or c == 0x5B:  # '{' '['
+            depth += 1
+            if depth > limit:
+                return True
+        elif c == 0x7D or c == 0x5D:
+            depth -= 1
+    return False
+
+
 class HTTPClient:
     """POSTs forms; one connection at a time, reused while the server keeps it open."""
 
@@ -85,12 +119,20 @@ class HTTPClient:
         allow_http=False,
         timeout=15,
         max_body=MAX_BODY,
+        deadline=None,
+        clock=_clock,
     ):
+        """`timeout`: seconds each socket wait may take; `deadline`: seconds a whole request may
+        take (default: `timeout`), measured on `clock`'s ticks."""
         self.ca_certificates = ca_certificates
         self.client_certificate = client_certificate
         self.client_key = client_key
         self.allow_http = allow_http
         self.timeout = timeout
+        self.deadline_ms = int((timeout if deadline is None else deadline) * 1000)
+        self.clock = clock
+        self._until = 0  # ticks: when the request under way must be over
+        self._wait_ms = 0  # the socket timeout set now, in ms
         self.max_body = max_body
         self._key = None  # (scheme, host, port) of the open connection
         self._sock = None  # the raw socket
@@ -124,10 +166,14 @@ class HTTPClient:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
         head = _request_head(method, host, port, default, path, body, headers)
+        clock = self.clock
+        self._until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
+        self._wait_ms = 0
         while True:
             reused = self._io is not None
             if not reused:
                 self._connect(key)
+            self._left()
             try:
                 # One write: a separate small body segment would wait on the delayed ACK.
                 self._write(head + body if body else head)
@@ -151,6 +197,27 @@ class HTTPClient:
             self.close()
         return resp
 
+    def _left(self):
+        """ms left of the request's deadline; NetworkError (timed out) once it has passed.
+
+        Called after every read and write: each socket wait is also cut to the time left, so a
+        request never outlives its deadline by more than one `timeout`-bounded step.
+        """
+        left = self.clock.ticks_diff(self._until, self.clock.ticks_ms())
+        if left <= 0:
+            self.close()
+            raise deadline_error(self.deadline_ms)
+        want = min(left, self.timeout * 1000)
+        if want < self._wait_ms - 250 or not self._wait_ms:
+            self._wait_ms = want
+            s = self._io if hasattr(self._io, "settimeout") else self._sock
+            if s is not None:
+                try:
+                    s.settimeout(want / 1000)
+                except (OSError, AttributeError):
+                    pass
+        return left
+
     def close(self):
         for s in (self._io, self._sock):
             if s is not None:
@@ -171,8 +238,9 @@ class HTTPClient:
             raise NetworkError("cannot resolve %s (%s)" % (host, _oserr(e))) from None
         sock = socket.socket(ai[0], socket.SOCK_STREAM)
         self._sock = sock
+        self._wait_ms = 0
         try:
-            sock.settimeout(self.timeout)
+            self._left()  # sets the socket timeout: the time left, at most `timeout`
             sock.connect(ai[-1])
         except OSError as e:
             self.close()
@@ -240,6 +308,7 @@ class HTTPClient:
                 if not n:
                     raise OSError(110)
                 view = view[n:]
+                self._left()
         except OSError as e:
             raise NetworkError("sending failed (%s)" % _oserr(e)) from None
 
@@ -257,6 +326,7 @@ class HTTPClient:
                 r = io.readinto(one)
                 if r is None:  # MicroPython: EAGAIN once the socket timeout expires
                     raise OSError(110)
+                self._left()
                 if not r:
                     if total:
                         raise NetworkError("connection closed mid-reply")
@@ -281,6 +351,7 @@ class HTTPClient:
                 if not r:
                     raise NetworkError("connection closed mid-reply")
                 got += r
+                self._left()
         except OSError as e:
             raise _network(e) from None
 
@@ -343,10 +414,9 @@ class HTTPClient:
             n = self._read_chunked(view)
             framed = True
         elif "content-length" in headers:
-            cl = headers["content-length"]
-            if not cl.isdigit() or len(cl) > 12:
+            n = decimal(headers["content-length"], 12)
+            if n is None:
                 raise ProtocolError("reply has a bad Content-Length")
-            n = int(cl)
             if n > self.max_body:
                 raise ProtocolError(
                     "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
@@ -362,6 +432,7 @@ class HTTPClient:
                     raise _network(e) from None
                 if not r:
                     break
+                self._left()
                 if n >= self.max_body:
                     raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
                 n += r
@@ -408,6 +479,13 @@ class HTTPClient:
                 return n
             if count > MAX_HEADERS or framing > MAX_HEADER_BYTES:
                 raise ProtocolError("reply has too many trailer lines")
+
+
+def deadline_error(ms):
+    """The error of a request that ran past its deadline (`ms`): a timeout, retried later."""
+    err = NetworkError("no complete reply within %d s: request abandoned" % max(1, ms // 1000))
+    err.timed_out = True
+    return err
 
 
 def _request_head(method, host, port, default_port, path, body, headers):

@@ -33,17 +33,31 @@ def encode(pairs):
 
 
 def split_url(url):
-    """Split an http(s) URL into (scheme, host, port, path-with-query); raise ValueError."""
+    """Split an http(s) URL into (scheme, host, port, path-with-query); raise ValueError.
+
+    The URL goes into a request line and a Host header as it is, so anything that could end or
+    bend them is refused: spaces, control and non-ASCII characters, credentials (userinfo), a
+    fragment, an empty host, and host characters outside a DNS name or an IP address.
+    """
+    for ch in url:
+        if not "!" <= ch <= "~":
+            raise ValueError("must not contain spaces, control or non-ASCII characters")
     if url.startswith("https://"):
         scheme, rest, port = "https", url[8:], 443
     elif url.startswith("http://"):
         scheme, rest, port = "http", url[7:], 80
     else:
         raise ValueError("must start with https://")
-    slash = rest.find("/")
-    hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+    end = len(rest)
+    for sep in "/?#":
+        i = rest.find(sep)
+        if 0 <= i < end:
+            end = i
+    hostport, path = rest[:end], rest[end:]
     if "@" in hostport or "#" in path:
         raise ValueError("must not contain credentials or a fragment")
+    if not path.startswith("/"):
+        path = "/" + path
     host = hostport
     if hostport.startswith("["):  # IPv6 literal
         end = hostport.find("]")
@@ -54,15 +68,39 @@ def split_url(url):
             port = _port(tail[1:])
         elif tail:
             raise ValueError("has a bad host")
-    elif ":" in hostport:
-        host, p = hostport.rsplit(":", 1)
-        port = _port(p)
+        allowed = _HEXCOLON
+    else:
+        if ":" in hostport:
+            host, p = hostport.rsplit(":", 1)
+            port = _port(p)
+        allowed = _HOSTNAME
     if not host:
         raise ValueError("has no host")
+    for ch in host:
+        if ch not in allowed:
+            raise ValueError("has a bad host")
     return scheme, host, port, path
 
 
-def _port(text):
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError("has a bad port")
+_HOSTNAME = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._"
+_HEXCOLON = "0123456789abcdefABCDEF:."
+
+
+def decimal(text, digits):
+    """`text` as an int when it is 1..`digits` ASCII digits, else None.
+
+    str.isdigit() is not the test: it is true for '²' and other Unicode digits int() refuses.
+    """
+    if not 0 < len(text) <= digits:
+        return None
+    for ch in text:
+        if not "0" <= ch <= "9":
+            return None
     return int(text)
+
+
+def _port(text):
+    n = decimal(text, 5)
+    if n is None or not 0 < n < 65536:
+        raise ValueError("has a bad port")
+    return n

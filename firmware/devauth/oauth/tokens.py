@@ -1,8 +1,19 @@
 """The token store in `state_dir`: tokens, a pending sign-in and cached metadata, as JSON files.
 
-Every file is written to a temporary name, flushed, then renamed over the old one (POSIX rename
-and LittleFS replace atomically), so a power cut leaves the old or the new file, never half of
-one. A file that does not parse is set aside as `<name>.corrupt` and treated as absent.
+Writing `name` (power-cut safe on LittleFS, FAT and POSIX):
+1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython) and
+   closed; `os.sync()` where the port has it (ESP32, RP2) pushes it to flash;
+2. `name.tmp` is renamed over `name` (POSIX and LittleFS replace atomically). FAT cannot rename
+   over a file: there `name` is first renamed to `name.bak`, then `name.tmp` to `name`, then
+   `name.bak` removed; until then a reader that finds no `name` takes `name.bak`.
+So a cut at any point leaves the old content or the new, never none and never half of one.
+
+Reading checks every field's type (a file with valid JSON but a wrong type would otherwise fail
+on every start): a file that does not parse or does not fit is renamed `name.corrupt`, one line
+says so (through `say`), and it counts as absent.
+
+On a host (CPython) the directory is made 0700 and every file 0600: they hold the refresh token
+and the device code. MicroPython's `os` has no chmod (a board has no other local users).
 """
 
 import json
@@ -11,6 +22,35 @@ import os
 TOKEN = "token.json"  # access_token, token_type, refresh_token, scope, expires_at, obtained_at
 PENDING = "pending.json"  # a device code being polled, so a reboot resumes it
 METADATA = "metadata.json"  # discovered server metadata (RFC 8414)
+
+_STR, _INT, _OBJ = "a string", "a whole number", "an object"
+# name -> ((field, kind, required), ...); a field may also be null unless required.
+_SCHEMA = {
+    TOKEN: (
+        ("access_token", _STR, True),
+        ("token_type", _STR, False),
+        ("refresh_token", _STR, False),
+        ("scope", _STR, False),
+        ("expires_at", _INT, False),
+        ("obtained_at", _INT, False),
+    ),
+    PENDING: (
+        ("device_code", _STR, True),
+        ("user_code", _STR, True),
+        ("verification_uri", _STR, True),
+        ("verification_uri_complete", _STR, False),
+        ("interval", _INT, True),
+        ("expires_at", _INT, True),
+    ),
+    METADATA: (
+        ("issuer", _STR, True),
+        ("config", _STR, False),  # the settings' fingerprint (devauth.oauth.discovery)
+        ("device_authorization_endpoint", _STR, False),
+        ("token_endpoint", _STR, False),
+        ("revocation_endpoint", _STR, False),
+        ("mtls_endpoint_aliases", _OBJ, False),
+    ),
+}
 
 
 def _exists(path):
@@ -21,8 +61,15 @@ def _exists(path):
         return False
 
 
+def _private(path, mode):
+    """chmod where `os` has it (CPython); MicroPython's os has none."""
+    chmod = getattr(os, "chmod", None)
+    if chmod is not None:
+        chmod(path, mode)
+
+
 def makedirs(path):
-    """Create `path` and its parents (MicroPython's os has no makedirs)."""
+    """Create `path` and its parents (MicroPython's os has no makedirs); `path` itself 0700."""
     cur = "/" if path.startswith("/") else ""
     for part in path.split("/"):
         if part:
@@ -30,48 +77,112 @@ def makedirs(path):
             if not _exists(cur):
                 os.mkdir(cur)
             cur += "/"
+    _private(path, 0o700)
+
+
+def _sync():
+    sync = getattr(os, "sync", None)  # ESP32 and RP2 ports: flush the filesystem to flash
+    if sync is not None:
+        sync()
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _open_private(path):
+    """A new file at `path` for writing, 0600 from its creation where `os` can (CPython)."""
+    _remove(path)  # a stale or planted file (or symlink) is not written through
+    if hasattr(os, "O_CREAT"):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        return os.fdopen(os.open(path, flags, 0o600), "w")
+    return open(path, "w")
 
 
 def write(state_dir, name, obj):
-    """Write `obj` as JSON to state_dir/name atomically; returns the path."""
+    """Write `obj` as JSON to state_dir/name, power-cut safe (see the module doc); -> the path."""
     makedirs(state_dir)
     path = state_dir + "/" + name
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with _open_private(tmp) as f:
         json.dump(obj, f)
         f.flush()
+        fsync = getattr(os, "fsync", None)
+        if fsync is not None:
+            fsync(f.fileno())
+    _sync()
     try:
         os.rename(tmp, path)
-    except OSError:  # FAT cannot rename over an existing file
-        os.remove(path)
+    except OSError:  # FAT cannot rename over an existing file: keep the old one as .bak
+        bak = path + ".bak"
+        _remove(bak)
+        os.rename(path, bak)
+        _sync()
         os.rename(tmp, path)
+        _sync()
+        _remove(bak)
+    _sync()
     return path
 
 
-def read(state_dir, name):
-    """The JSON object in state_dir/name, or None (absent, or corrupt and set aside)."""
-    path = state_dir + "/" + name
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError:
-        return None
-    except ValueError:
-        data = None
+def check(name, data):
+    """The first field of `data` that does not fit the schema of file `name`, as a phrase, or
+    None when it fits (or `name` has no schema)."""
     if not isinstance(data, dict):
+        return "is not a JSON object"
+    for key, kind, required in _SCHEMA.get(name, ()):
+        v = data.get(key)
+        if v is None:
+            if required:
+                return "has no %s" % key
+            continue
+        if kind == _STR:
+            ok = isinstance(v, str) and v != ""
+        elif kind == _INT:
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        else:
+            ok = isinstance(v, dict)
+        if not ok:
+            return "%s is not %s" % (key, "a non-empty string" if kind == _STR else kind)
+    return None
+
+
+def read(state_dir, name, say=None):
+    """The checked JSON object in state_dir/name, or None (absent, or set aside as .corrupt).
+
+    `say(line)` is told when a file is set aside. A `name.bak` (left by a cut in the middle of
+    a FAT write) stands in for a missing `name`.
+    """
+    path = state_dir + "/" + name
+    for p in (path, path + ".bak"):
         try:
-            os.rename(path, path + ".corrupt")
+            with open(p) as f:
+                data = json.load(f)
         except OSError:
-            pass
+            continue
+        except ValueError:
+            data = None
+        fault = "is not valid JSON" if data is None else check(name, data)
+        if fault is None:
+            return data
+        try:
+            os.rename(p, path + ".corrupt")
+        except OSError:
+            _remove(p)
+        if say is not None:
+            # The fault names a field, never its value: these files hold secrets.
+            say("%s %s: set aside as %s.corrupt" % (p, fault, name))
         return None
-    return data
+    return None
 
 
 def delete(state_dir, name):
-    try:
-        os.remove(state_dir + "/" + name)
-    except OSError:
-        pass
+    path = state_dir + "/" + name
+    for p in (path, path + ".bak", path + ".tmp"):
+        _remove(p)
 
 
 def record(token, now):
@@ -89,11 +200,5 @@ def record(token, now):
     }
 
 
-def load_token(state_dir):
-    data = read(state_dir, TOKEN)
-    if data is None:
-        return None
-    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        delete(state_dir, TOKEN)
-        return None
-    return data
+def load_token(state_dir, say=None):
+    return read(state_dir, TOKEN, say)
