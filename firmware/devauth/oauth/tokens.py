@@ -1,8 +1,9 @@
 """The token store in `state_dir`: tokens, a pending sign-in and cached metadata, as JSON files.
 
 Writing `name` (power-cut safe on LittleFS, FAT and POSIX):
-1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython) and
-   closed; `os.sync()` where the port has it (ESP32, RP2) pushes it to flash;
+1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython: the
+   file, and the directory after each rename) and closed; `os.sync()` where a MicroPython port
+   has it (ESP32, RP2) pushes it to flash before and after each rename;
 2. `name.tmp` is renamed over `name` (POSIX and LittleFS replace atomically). FAT cannot rename
    over a file: there `name` is first renamed to `name.bak`, then `name.tmp` to `name`, then
    `name.bak` removed; until then a reader that finds no `name` takes `name.bak`.
@@ -80,8 +81,17 @@ def makedirs(path):
     _private(path, 0o700)
 
 
-def _sync():
-    sync = getattr(os, "sync", None)  # ESP32 and RP2 ports: flush the filesystem to flash
+def _sync(state_dir):
+    """Push what was written to the medium: fsync of the directory on a host (CPython),
+    os.sync() where a MicroPython port has it (ESP32, RP2: flash)."""
+    if hasattr(os, "fsync"):
+        fd = os.open(state_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return
+    sync = getattr(os, "sync", None)
     if sync is not None:
         sync()
 
@@ -113,18 +123,18 @@ def write(state_dir, name, obj):
         fsync = getattr(os, "fsync", None)
         if fsync is not None:
             fsync(f.fileno())
-    _sync()
+    _sync(state_dir)
     try:
         os.rename(tmp, path)
     except OSError:  # FAT cannot rename over an existing file: keep the old one as .bak
         bak = path + ".bak"
         _remove(bak)
         os.rename(path, bak)
-        _sync()
+        _sync(state_dir)
         os.rename(tmp, path)
-        _sync()
+        _sync(state_dir)
         _remove(bak)
-    _sync()
+    _sync(state_dir)
     return path
 
 
