@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import subprocess
 import sys
 
 from devauth_tools import runner
@@ -22,7 +21,7 @@ def cmd_run(args):
         firmware=runner.firmware_dir() if args.source else runner.ensure_compiled(),
     )
     try:
-        return subprocess.call(cmd)
+        return runner.launch(cmd)
     except KeyboardInterrupt:
         return 130
 

@@ -6,7 +6,6 @@ run exits 0 once signed in. With `--approve browser` you approve at the printed 
 
 import json
 import os
-import subprocess
 import tempfile
 
 from devauth_tools import runner
@@ -41,7 +40,7 @@ def main(args):
             firmware=runner.ensure_compiled(),
         )
         try:
-            code = subprocess.call(cmd)
+            code = runner.launch(cmd)
         except KeyboardInterrupt:
             code = 130
     print("devauth sim: firmware exited %d" % code)
