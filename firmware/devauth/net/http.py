@@ -18,6 +18,17 @@ import socket
 
 from devauth import clock as _clock
 from devauth.errors import NetworkError, ProtocolError, TLSError
+from devauth.net.reply import (  # noqa: F401 (MAX_BODY, Response: the client's public names)
+    MAX_BODY,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    Response,
+    ascii_text,
+    deadline_error,
+    is_timeout,
+    oneline,
+    oserr,
+)
 from devauth.net.url import decimal, split_url
 
 try:
@@ -34,78 +45,9 @@ except ImportError:  # MicroPython < 1.23 called it ssl
     tls = None
 
 MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
-MAX_HEADER_BYTES = const(16384)  # all header lines together
-MAX_HEADERS = const(64)
-MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
-MAX_DEPTH = const(8)  # JSON nesting; OAuth replies nest two levels (mtls_endpoint_aliases)
-
 # Only these response headers are kept; the rest are read and dropped.
 _KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
-
-
-class Response:
-    """A reply. Its body may be a view into the client's reply buffer: use it (`json()`) before
-    the next request on the same client, as every caller here does."""
-
-    __slots__ = ("status", "headers", "_body")
-
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # {lower-case name (str): value (str)} for the _KEEP headers
-        self._body = body  # bytes, or a memoryview into the reply buffer
-
-    @property
-    def body(self):
-        """The body as bytes (a copy)."""
-        return bytes(self._body)
-
-    def json(self, what):
-        """The body as a JSON object; ProtocolError naming `what` otherwise."""
-        import json
-
-        if too_deep(self._body, MAX_DEPTH):
-            # Checked before parsing: deep nesting within 8 KB is a MemoryError on MicroPython
-            # and a RecursionError on CPython inside json.loads.
-            raise ProtocolError(
-                "%s: reply nests JSON over %d levels (HTTP %d)" % (what, MAX_DEPTH, self.status)
-            )
-        try:
-            try:
-                # MicroPython parses straight from the buffer: no copy of a large reply.
-                obj = json.loads(self._body)
-            except TypeError:  # CPython's json takes str/bytes only
-                obj = json.loads(bytes(self._body))
-        except (ValueError, UnicodeError):
-            raise ProtocolError(
-                "%s: reply is not valid JSON (HTTP %d)" % (what, self.status)
-            ) from None
-        if not isinstance(obj, dict):
-            raise ProtocolError("%s: reply is not a JSON object (HTTP %d)" % (what, self.status))
-        return obj
-
-
-def too_deep(data, limit):
-    """Whether the JSON text `data` (bytes-like) nests arrays/objects over `limit` levels."""
-    depth = 0
-    in_str = esc = False
-    for c in data:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 0x5C:  # backslash
-                esc = True
-            elif c == 0x22:  # '"'
-                in_str = False
-        elif c == 0x22:
-            in_str = True
-        elif c == 0x7B or c == 0x5B:  # '{' '['
-            depth += 1
-            if depth > limit:
-                return True
-        elif c == 0x7D or c == 0x5D:
-            depth -= 1
-    return False
 
 
 class HTTPClient:
@@ -235,7 +177,7 @@ class HTTPClient:
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         except OSError as e:
-            raise NetworkError("cannot resolve %s (%s)" % (host, _oserr(e))) from None
+            raise NetworkError("cannot resolve %s (%s)" % (host, oserr(e))) from None
         sock = socket.socket(ai[0], socket.SOCK_STREAM)
         self._sock = sock
         self._wait_ms = 0
@@ -244,7 +186,7 @@ class HTTPClient:
             sock.connect(ai[-1])
         except OSError as e:
             self.close()
-            raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, _oserr(e))) from None
+            raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, oserr(e))) from None
         self.connections += 1
         if scheme == "https":
             self._io = self._handshake(sock, host)
@@ -287,16 +229,16 @@ class HTTPClient:
             return ctx.wrap_socket(sock, server_hostname=host)
         except ValueError as e:  # mbedTLS reports verification failures as ValueError
             self.close()
-            raise TLSError("server certificate for %s rejected: %s" % (host, _oneline(e))) from None
+            raise TLSError("server certificate for %s rejected: %s" % (host, oneline(e))) from None
         except OSError as e:
             self.close()
-            if _is_timeout(e):
+            if is_timeout(e):
                 raise NetworkError("TLS handshake with %s timed out" % host) from None
             if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
                 raise NetworkError(
-                    "TLS handshake with %s cut off (%s)" % (host, _oserr(e))
+                    "TLS handshake with %s cut off (%s)" % (host, oserr(e))
                 ) from None
-            raise TLSError("TLS handshake with %s failed (%s)" % (host, _oserr(e))) from None
+            raise TLSError("TLS handshake with %s failed (%s)" % (host, oserr(e))) from None
 
     # -- I/O -------------------------------------------------------------------------------
 
@@ -310,7 +252,7 @@ class HTTPClient:
                 view = view[n:]
                 self._left()
         except OSError as e:
-            raise NetworkError("sending failed (%s)" % _oserr(e)) from None
+            raise NetworkError("sending failed (%s)" % oserr(e)) from None
 
     def _readline(self, limit):
         """One line (LF kept, cut at `limit` bytes) -> (bytes, its length on the wire).
@@ -363,7 +305,7 @@ class HTTPClient:
             if not line:
                 raise NetworkError("server closed the connection without replying")
             if not line.startswith(b"HTTP/1.") or len(line) < 12 or not line[9:12].isdigit():
-                raise ProtocolError("reply is not HTTP (status line %s)" % _ascii(line[:40]))
+                raise ProtocolError("reply is not HTTP (status line %s)" % ascii_text(line[:40]))
             status = int(line[9:12])
             if not 100 <= status < 200:
                 return status, line[7] == 0x30  # "HTTP/1.0"
@@ -391,7 +333,7 @@ class HTTPClient:
                 raise ProtocolError("reply has a malformed header line")
             name = line[:colon].strip().lower()
             if name in _KEEP:
-                headers[name.decode()] = _ascii(line[colon + 1 :].strip())
+                headers[name.decode()] = ascii_text(line[colon + 1 :].strip())
 
     def _read_rest(self, status, http10):
         """Headers and body after the status line -> (Response, connection reusable)."""
@@ -481,13 +423,6 @@ class HTTPClient:
                 raise ProtocolError("reply has too many trailer lines")
 
 
-def deadline_error(ms):
-    """The error of a request that ran past its deadline (`ms`): a timeout, retried later."""
-    err = NetworkError("no complete reply within %d s: request abandoned" % max(1, ms // 1000))
-    err.timed_out = True
-    return err
-
-
 def _request_head(method, host, port, default_port, path, body, headers):
     if ":" in host:
         host = "[%s]" % host
@@ -506,12 +441,6 @@ def _request_head(method, host, port, default_port, path, body, headers):
     return "".join(parts).encode()
 
 
-def _is_timeout(e):
-    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
-
-
-# The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
-# middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
 _DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
 
 
@@ -519,31 +448,9 @@ def _is_dropped(e):
     return bool(e.args) and e.args[0] in _DROPPED
 
 
-def _oserr(e):
-    if _is_timeout(e):
-        return "timed out"
-    code = e.args[0] if e.args else None
-    names = {103: "aborted", 104: "reset", 111: "refused", 113: "no route", 32: "closed"}
-    if isinstance(code, int):
-        if code < 0:
-            return "mbedTLS -0x%04X" % -code
-        return names.get(code, "errno %d" % code)
-    return _oneline(e)
-
-
 def _network(e):
-    if _is_timeout(e):
+    if is_timeout(e):
         err = NetworkError("server did not answer in time")
         err.timed_out = True
         return err
-    return NetworkError("connection failed mid-reply (%s)" % _oserr(e))
-
-
-def _oneline(e):
-    text = str(e).strip().replace("\n", " ")
-    return _ascii(text[:120].encode())
-
-
-def _ascii(b):
-    """Bytes from the network as printable ASCII (anything else becomes '?')."""
-    return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
+    return NetworkError("connection failed mid-reply (%s)" % oserr(e))

@@ -19,15 +19,18 @@ connect and TLS handshake, each bounded by `timeout` only. Use the builtin clien
 (devauth.net.http) unless you must save its few kilobytes of code.
 """
 
+import gc
+
 from devauth import clock as _clock
 from devauth.errors import NetworkError, ProtocolError
-from devauth.net.http import (
+from devauth.net.reply import (
     MAX_BODY,
     MAX_HEADER_BYTES,
     MAX_HEADERS,
     Response,
-    _oserr,
+    ascii_text,
     deadline_error,
+    oserr,
 )
 from devauth.net.url import split_url
 
@@ -96,10 +99,9 @@ class URequestsClient:
                 raise _Refused(ProtocolError("reply is a redirect (Location): refused"))
             name = name.decode()
             if name in _KEEP:
-                kept[name] = "".join(
-                    chr(c) if 32 <= c < 127 else "?" for c in line[colon + 1 :].strip()
-                )
+                kept[name] = ascii_text(line[colon + 1 :].strip())
 
+        gc.collect()  # the TLS handshake inside needs the largest contiguous blocks
         try:
             r = requests.request(
                 method, url, data=body, headers=hdrs, timeout=self.timeout, parse_headers=header
@@ -107,7 +109,7 @@ class URequestsClient:
         except _Refused as e:
             raise e.args[0] from None
         except OSError as e:
-            raise NetworkError("request to %s failed (%s)" % (url, _oserr(e))) from None
+            raise NetworkError("request to %s failed (%s)" % (url, oserr(e))) from None
         except (ValueError, NotImplementedError, IndexError, UnicodeError):
             raise ProtocolError("reply is not HTTP that urequests can read") from None
         view = memoryview(self._buf)
@@ -121,7 +123,7 @@ class URequestsClient:
                 if self._late(until):
                     raise deadline_error(self.deadline_ms)
         except OSError as e:
-            raise NetworkError("reading the reply failed (%s)" % _oserr(e)) from None
+            raise NetworkError("reading the reply failed (%s)" % oserr(e)) from None
         finally:
             r.close()
         if n > self.max_body:

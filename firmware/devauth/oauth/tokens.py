@@ -24,33 +24,16 @@ TOKEN = "token.json"  # access_token, token_type, refresh_token, scope, expires_
 PENDING = "pending.json"  # a device code being polled, so a reboot resumes it
 METADATA = "metadata.json"  # discovered server metadata (RFC 8414)
 
-_STR, _INT, _OBJ = "a string", "a whole number", "an object"
-# name -> ((field, kind, required), ...); a field may also be null unless required.
+# The fields of each file, "name:kind", kind s (a non-empty string), i (a whole number) or o (an
+# object), "!" when required; a field that is not required may also be null. One string each:
+# tuples of tuples would cost the heap a few kilobytes for the same thing.
 _SCHEMA = {
-    TOKEN: (
-        ("access_token", _STR, True),
-        ("token_type", _STR, False),
-        ("refresh_token", _STR, False),
-        ("scope", _STR, False),
-        ("expires_at", _INT, False),
-        ("obtained_at", _INT, False),
-    ),
-    PENDING: (
-        ("device_code", _STR, True),
-        ("user_code", _STR, True),
-        ("verification_uri", _STR, True),
-        ("verification_uri_complete", _STR, False),
-        ("interval", _INT, True),
-        ("expires_at", _INT, True),
-    ),
-    METADATA: (
-        ("issuer", _STR, True),
-        ("config", _STR, False),  # the settings' fingerprint (devauth.oauth.discovery)
-        ("device_authorization_endpoint", _STR, False),
-        ("token_endpoint", _STR, False),
-        ("revocation_endpoint", _STR, False),
-        ("mtls_endpoint_aliases", _OBJ, False),
-    ),
+    TOKEN: "access_token:s! token_type:s refresh_token:s scope:s expires_at:i obtained_at:i",
+    PENDING: "device_code:s! user_code:s! verification_uri:s! verification_uri_complete:s "
+    "interval:i! expires_at:i!",
+    # config: the fingerprint of the settings it was fetched under (devauth.oauth.discovery)
+    METADATA: "issuer:s! config:s device_authorization_endpoint:s token_endpoint:s "
+    "revocation_endpoint:s mtls_endpoint_aliases:o",
 }
 
 
@@ -62,13 +45,6 @@ def _exists(path):
         return False
 
 
-def _private(path, mode):
-    """chmod where `os` has it (CPython); MicroPython's os has none."""
-    chmod = getattr(os, "chmod", None)
-    if chmod is not None:
-        chmod(path, mode)
-
-
 def makedirs(path):
     """Create `path` and its parents (MicroPython's os has no makedirs); `path` itself 0700."""
     cur = "/" if path.startswith("/") else ""
@@ -78,7 +54,8 @@ def makedirs(path):
             if not _exists(cur):
                 os.mkdir(cur)
             cur += "/"
-    _private(path, 0o700)
+    if hasattr(os, "chmod"):  # CPython; MicroPython's os has no chmod (nor other users)
+        os.chmod(path, 0o700)
 
 
 def _sync(state_dir):
@@ -86,14 +63,10 @@ def _sync(state_dir):
     os.sync() where a MicroPython port has it (ESP32, RP2: flash)."""
     if hasattr(os, "fsync"):
         fd = os.open(state_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return
-    sync = getattr(os, "sync", None)
-    if sync is not None:
-        sync()
+        os.fsync(fd)
+        os.close(fd)
+    elif hasattr(os, "sync"):
+        os.sync()
 
 
 def _remove(path):
@@ -103,26 +76,23 @@ def _remove(path):
         pass
 
 
-def _open_private(path):
-    """A new file at `path` for writing, 0600 from its creation where `os` can (CPython)."""
-    _remove(path)  # a stale or planted file (or symlink) is not written through
-    if hasattr(os, "O_CREAT"):
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        return os.fdopen(os.open(path, flags, 0o600), "w")
-    return open(path, "w")
-
-
 def write(state_dir, name, obj):
     """Write `obj` as JSON to state_dir/name, power-cut safe (see the module doc); -> the path."""
     makedirs(state_dir)
     path = state_dir + "/" + name
     tmp = path + ".tmp"
-    with _open_private(tmp) as f:
+    _remove(tmp)  # a stale or planted file (or link) is replaced, never written through
+    host = hasattr(os, "fsync")  # CPython: the file is made 0600 (O_EXCL, no link followed)
+    if host:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        f = os.fdopen(os.open(tmp, flags, 0o600), "w")
+    else:
+        f = open(tmp, "w")
+    with f:
         json.dump(obj, f)
         f.flush()
-        fsync = getattr(os, "fsync", None)
-        if fsync is not None:
-            fsync(f.fileno())
+        if host:
+            os.fsync(f.fileno())
     _sync(state_dir)
     try:
         os.rename(tmp, path)
@@ -143,20 +113,22 @@ def check(name, data):
     None when it fits (or `name` has no schema)."""
     if not isinstance(data, dict):
         return "is not a JSON object"
-    for key, kind, required in _SCHEMA.get(name, ()):
+    for spec in _SCHEMA.get(name, "").split():
+        key, kind = spec.split(":")
         v = data.get(key)
         if v is None:
-            if required:
+            if kind[-1] == "!":
                 return "has no %s" % key
             continue
-        if kind == _STR:
-            ok = isinstance(v, str) and v != ""
-        elif kind == _INT:
-            ok = isinstance(v, int) and not isinstance(v, bool)
-        else:
-            ok = isinstance(v, dict)
-        if not ok:
-            return "%s is not %s" % (key, "a non-empty string" if kind == _STR else kind)
+        kind = kind[0]
+        if kind == "s":
+            if not isinstance(v, str) or not v:
+                return "%s is not a non-empty string" % key
+        elif kind == "i":
+            if not isinstance(v, int) or isinstance(v, bool):
+                return "%s is not a whole number" % key
+        elif not isinstance(v, dict):
+            return "%s is not an object" % key
     return None
 
 
