@@ -4,7 +4,7 @@ field is checked on reading. Runs on CPython and MicroPython."""
 
 import os
 
-from devauth.oauth import tokens
+from devauth.oauth import schema, tokens
 from mptest import scratch
 
 BASE = scratch("devauth-test-tokens")
@@ -130,8 +130,9 @@ def test_every_field_is_checked_and_a_bad_file_set_aside_in_one_line():
     tokens.write(state, tokens.TOKEN, [1, 2])
     assert tokens.load_token(state, said.append) is None
     assert said[2].endswith("token.json is not a JSON object: set aside as token.json.corrupt")
-    assert tokens.check(tokens.TOKEN, {"access_token": "x"}) is None  # optional fields
-    assert tokens.check(tokens.TOKEN, {"access_token": "x", "expires_at": True}) == (
+    assert sorted(schema.SCHEMA) == sorted([tokens.TOKEN, tokens.PENDING, tokens.METADATA])
+    assert schema.check(tokens.TOKEN, {"access_token": "x"}) is None  # optional fields
+    assert schema.check(tokens.TOKEN, {"access_token": "x", "expires_at": True}) == (
         "expires_at is not a whole number"
     )
-    assert tokens.check(tokens.PENDING, {"device_code": "d"}) == "has no user_code"
+    assert schema.check(tokens.PENDING, {"device_code": "d"}) == "has no user_code"

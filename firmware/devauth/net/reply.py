@@ -3,6 +3,8 @@ nesting check, and the one-line forms of network failures (devauth.net.http and
 devauth.net.http_urequests; the second loads only this, not the builtin client).
 """
 
+import gc
+
 from devauth.errors import NetworkError, ProtocolError
 
 try:
@@ -45,6 +47,10 @@ class Response:
             raise ProtocolError(
                 "%s: reply nests JSON over %d levels (HTTP %d)" % (what, MAX_DEPTH, self.status)
             )
+        if len(self._body) > 1024:
+            # A large reply (a JWT access token) becomes one long string: free the garbage
+            # first, so that a contiguous block for it can be found.
+            gc.collect()
         try:
             try:
                 # MicroPython parses straight from the buffer: no copy of a large reply.
@@ -114,5 +120,10 @@ def oneline(e):
 
 
 def ascii_text(b):
-    """Bytes from the network as printable ASCII (anything else becomes '?')."""
-    return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
+    """Bytes from the network as printable ASCII (anything else becomes '?'). Done in one
+    bytearray: a join over a generator would build a list of one-character strings first."""
+    out = bytearray(b)
+    for i in range(len(out)):
+        if not 32 <= out[i] < 127:
+            out[i] = 63  # "?"
+    return out.decode()

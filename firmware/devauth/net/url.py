@@ -48,42 +48,36 @@ def split_url(url):
         scheme, rest, port = "http", url[7:], 80
     else:
         raise ValueError("must start with https://")
-    end = len(rest)
-    for sep in "/?#":
-        i = rest.find(sep)
-        if 0 <= i < end:
-            end = i
-    hostport, path = rest[:end], rest[end:]
-    if "@" in hostport or "#" in path:
+    end = 0
+    while end < len(rest) and rest[end] not in "/?#":
+        end += 1
+    host, path = rest[:end], rest[end:]
+    if "@" in host or "#" in path:
         raise ValueError("must not contain credentials or a fragment")
     if not path.startswith("/"):
         path = "/" + path
-    host = hostport
-    if hostport.startswith("["):  # IPv6 literal
-        end = hostport.find("]")
+    if host.startswith("["):  # IPv6 literal
+        end = host.find("]")
         if end < 0:
             raise ValueError("has a bad IPv6 host")
-        host, tail = hostport[1:end], hostport[end + 1 :]
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-        elif tail:
+        host, tail = host[1:end], host[end + 1 :]
+        if tail and tail[0] != ":" or ":" not in host and host:
             raise ValueError("has a bad host")
-        allowed = _HEXCOLON
     else:
-        if ":" in hostport:
-            host, p = hostport.rsplit(":", 1)
-            port = _port(p)
-        allowed = _HOSTNAME
+        colon = host.rfind(":")
+        host, tail = (host, "") if colon < 0 else (host[:colon], host[colon:])
+        if ":" in host:
+            raise ValueError("has a bad host")
+    if tail:
+        port = decimal(tail[1:], 5)
+        if not port or port > 65535:
+            raise ValueError("has a bad port")
     if not host:
         raise ValueError("has no host")
     for ch in host:
-        if ch not in allowed:
+        if not (ch.isalpha() or ch in "0123456789-._:"):  # ASCII here: checked above
             raise ValueError("has a bad host")
     return scheme, host, port, path
-
-
-_HOSTNAME = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._"
-_HEXCOLON = "0123456789abcdefABCDEF:."
 
 
 def decimal(text, digits):
@@ -97,10 +91,3 @@ def decimal(text, digits):
         if not "0" <= ch <= "9":
             return None
     return int(text)
-
-
-def _port(text):
-    n = decimal(text, 5)
-    if n is None or not 0 < n < 65536:
-        raise ValueError("has a bad port")
-    return n

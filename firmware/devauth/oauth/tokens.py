@@ -1,40 +1,31 @@
 """The token store in `state_dir`: tokens, a pending sign-in and cached metadata, as JSON files.
 
 Writing `name` (power-cut safe on LittleFS, FAT and POSIX):
-1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython: the
-   file, and the directory after each rename) and closed; `os.sync()` where a MicroPython port
-   has it (ESP32, RP2) pushes it to flash before and after each rename;
+1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython) and
+   closed; `os.sync()` where a MicroPython port has it (ESP32, RP2) pushes it to flash before
+   the rename and after it;
 2. `name.tmp` is renamed over `name` (POSIX and LittleFS replace atomically). FAT cannot rename
    over a file: there `name` is first renamed to `name.bak`, then `name.tmp` to `name`, then
    `name.bak` removed; until then a reader that finds no `name` takes `name.bak`.
 So a cut at any point leaves the old content or the new, never none and never half of one.
 
-Reading checks every field's type (a file with valid JSON but a wrong type would otherwise fail
-on every start): a file that does not parse or does not fit is renamed `name.corrupt`, one line
-says so (through `say`), and it counts as absent.
+Reading checks every field's type (devauth.oauth.schema; a file with valid JSON but a wrong
+type would otherwise fail on every start): a file that does not parse or does not fit is
+renamed `name.corrupt`, one line says so (through `say`), and it counts as absent.
 
 On a host (CPython) the directory is made 0700 and every file 0600: they hold the refresh token
-and the device code. MicroPython's `os` has no chmod (a board has no other local users).
+and the device code. MicroPython's `os` has no chmod (a board has no other local users; on the
+unix port `devauth run` starts the firmware with umask 077).
 """
 
 import json
 import os
 
+from devauth import unload
+
 TOKEN = "token.json"  # access_token, token_type, refresh_token, scope, expires_at, obtained_at
 PENDING = "pending.json"  # a device code being polled, so a reboot resumes it
 METADATA = "metadata.json"  # discovered server metadata (RFC 8414)
-
-# The fields of each file, "name:kind", kind s (a non-empty string), i (a whole number) or o (an
-# object), "!" when required; a field that is not required may also be null. One string each:
-# tuples of tuples would cost the heap a few kilobytes for the same thing.
-_SCHEMA = {
-    TOKEN: "access_token:s! token_type:s refresh_token:s scope:s expires_at:i obtained_at:i",
-    PENDING: "device_code:s! user_code:s! verification_uri:s! verification_uri_complete:s "
-    "interval:i! expires_at:i!",
-    # config: the fingerprint of the settings it was fetched under (devauth.oauth.discovery)
-    METADATA: "issuer:s! config:s device_authorization_endpoint:s token_endpoint:s "
-    "revocation_endpoint:s mtls_endpoint_aliases:o",
-}
 
 
 def _exists(path):
@@ -58,15 +49,9 @@ def makedirs(path):
         os.chmod(path, 0o700)
 
 
-def _sync(state_dir):
-    """Push what was written to the medium: fsync of the directory on a host (CPython),
-    os.sync() where a MicroPython port has it (ESP32, RP2: flash)."""
-    if hasattr(os, "fsync"):
-        fd = os.open(state_dir, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-    elif hasattr(os, "sync"):
-        os.sync()
+# os.sync() pushes writes to flash on the ports that have it (ESP32, RP2). A host (CPython)
+# fsyncs the file instead: its os.sync() would flush every disk of the machine.
+_SYNC = None if hasattr(os, "fsync") else getattr(os, "sync", None)
 
 
 def _remove(path):
@@ -78,58 +63,32 @@ def _remove(path):
 
 def write(state_dir, name, obj):
     """Write `obj` as JSON to state_dir/name, power-cut safe (see the module doc); -> the path."""
-    makedirs(state_dir)
+    makedirs(state_dir)  # 0700 first: no other user can reach a file inside, even for a moment
     path = state_dir + "/" + name
     tmp = path + ".tmp"
-    _remove(tmp)  # a stale or planted file (or link) is replaced, never written through
-    host = hasattr(os, "fsync")  # CPython: the file is made 0600 (O_EXCL, no link followed)
-    if host:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        f = os.fdopen(os.open(tmp, flags, 0o600), "w")
-    else:
-        f = open(tmp, "w")
-    with f:
+    _remove(tmp)  # a stale file (or a planted link) is replaced, never written through
+    with open(tmp, "w") as f:
+        if hasattr(os, "chmod"):
+            os.chmod(tmp, 0o600)
         json.dump(obj, f)
         f.flush()
-        if host:
+        if hasattr(os, "fsync"):
             os.fsync(f.fileno())
-    _sync(state_dir)
+    if _SYNC:
+        _SYNC()
     try:
         os.rename(tmp, path)
     except OSError:  # FAT cannot rename over an existing file: keep the old one as .bak
         bak = path + ".bak"
         _remove(bak)
         os.rename(path, bak)
-        _sync(state_dir)
         os.rename(tmp, path)
-        _sync(state_dir)
+        if _SYNC:
+            _SYNC()
         _remove(bak)
-    _sync(state_dir)
+    if _SYNC:
+        _SYNC()
     return path
-
-
-def check(name, data):
-    """The first field of `data` that does not fit the schema of file `name`, as a phrase, or
-    None when it fits (or `name` has no schema)."""
-    if not isinstance(data, dict):
-        return "is not a JSON object"
-    for spec in _SCHEMA.get(name, "").split():
-        key, kind = spec.split(":")
-        v = data.get(key)
-        if v is None:
-            if kind[-1] == "!":
-                return "has no %s" % key
-            continue
-        kind = kind[0]
-        if kind == "s":
-            if not isinstance(v, str) or not v:
-                return "%s is not a non-empty string" % key
-        elif kind == "i":
-            if not isinstance(v, int) or isinstance(v, bool):
-                return "%s is not a whole number" % key
-        elif not isinstance(v, dict):
-            return "%s is not an object" % key
-    return None
 
 
 def read(state_dir, name, say=None):
@@ -147,7 +106,13 @@ def read(state_dir, name, say=None):
             continue
         except ValueError:
             data = None
-        fault = "is not valid JSON" if data is None else check(name, data)
+        if data is None:
+            fault = "is not valid JSON"
+        else:  # the checker is loaded for this and unloaded: reads are rare, the heap is not
+            from devauth.oauth import schema
+
+            fault = schema.check(name, data)
+            unload("devauth.oauth.schema")
         if fault is None:
             return data
         try:
