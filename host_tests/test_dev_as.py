@@ -413,6 +413,31 @@ def test_client_connection_close_is_honoured(srv):
 
 # ---------------------------------------------------------------------------- approval page
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def open_page(page, query=""):
+    """GET the page as a browser does -> (its html, headers for the POST: the CSRF cookie)."""
+    resp, html = page.raw("GET", PAGE + query)
+    assert resp.status == 200
+    cookie = resp.getheader("Set-Cookie")
+    assert cookie.startswith("devauth_csrf=")
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=" + PAGE):
+        assert flag in cookie, cookie
+    return html.decode(), dict(FORM, Cookie=cookie.split(";")[0])
+
+
+def token_in(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def submit(page, user_code, action, query=""):
+    """Open the page, then post the form as the browser would -> (response, html)."""
+    html, headers = open_page(page, query)
+    form = urlencode({"csrf_token": token_in(html), "user_code": user_code, "action": action})
+    resp, body = page.raw("POST", PAGE, form, headers)
+    return resp, body.decode()
+
 
 def test_page_prefills_and_approves(srv):
     c = Client(srv, "basic-device")
@@ -422,34 +447,63 @@ def test_page_prefills_and_approves(srv):
     assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/html")
     assert f'value="{grant["user_code"]}"' in html.decode()
     assert "basic-device" in html.decode()
-    form = urlencode(
-        {"user_code": grant["user_code"].lower().replace("-", ""), "action": "approve"}
-    )
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = page.raw("POST", PAGE, form, headers)
-    assert resp.status == 200 and "approved" in html.decode().lower()
+    loose = grant["user_code"].lower().replace("-", "")
+    resp, html = submit(page, loose, "approve", f"?user_code={grant['user_code']}")
+    assert resp.status == 200 and "approved" in html.lower()
     assert c.poll(grant["device_code"])[0].status == 200
 
 
 def test_page_denies(srv):
     c = Client(srv)
     grant = c.authorize()
-    form = urlencode({"user_code": grant["user_code"], "action": "deny"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = Client(srv).raw("POST", PAGE, form, headers)
-    assert resp.status == 200 and "denied" in html.decode().lower()
+    resp, html = submit(Client(srv), grant["user_code"], "deny")
+    assert resp.status == 200 and "denied" in html.lower()
     assert_error(c.poll(grant["device_code"]), 400, "access_denied")
 
 
 def test_page_rejects_a_wrong_code(srv):
     c = Client(srv)
     grant = c.authorize()
-    form = urlencode({"user_code": "BBBB-CCCC", "action": "approve"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = Client(srv).raw("POST", PAGE, form, headers)
+    resp, html = submit(Client(srv), "BBBB-CCCC", "approve")
     assert resp.status == 400
-    assert "Unknown or expired code" in html.decode()
+    assert "Unknown or expired code" in html
     assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+
+
+def test_a_forged_approval_is_refused(srv):
+    """What a page on another site could post: no token, a token without its cookie, a cookie
+    with another token, a right pair sent from another origin. The code stays pending."""
+    c = Client(srv)
+    grant = c.authorize()
+    page = Client(srv)
+    html, headers = open_page(page)
+    token = token_in(html)
+    other_html, other_headers = open_page(Client(srv))
+    assert token_in(other_html) != token  # one per browser
+    approve = {"user_code": grant["user_code"], "action": "approve"}
+    forged = [
+        (urlencode(approve), headers),
+        (urlencode(dict(approve, csrf_token=token)), FORM),
+        (urlencode(dict(approve, csrf_token=token_in(other_html))), headers),
+        (urlencode(dict(approve, csrf_token="")), dict(headers, Cookie="devauth_csrf=")),
+        (urlencode(dict(approve, csrf_token=token)), dict(headers, Origin="https://evil.test")),
+    ]
+    for form, hdrs in forged:
+        resp, body = page.raw("POST", PAGE, form, hdrs)
+        assert resp.status == 403, body
+        assert "came from another site" in body.decode()
+        assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    same = dict(headers, Origin=f"https://localhost:{srv.port}")  # what a browser sends
+    resp, _ = page.raw("POST", PAGE, urlencode(dict(approve, csrf_token=token)), same)
+    assert resp.status == 200
+    assert c.poll(grant["device_code"])[0].status == 200
+
+
+def test_the_page_keeps_the_browsers_token(srv):
+    page = Client(srv)
+    html, headers = open_page(page)
+    resp, again = page.raw("GET", PAGE, headers={"Cookie": headers["Cookie"]})
+    assert token_in(again.decode()) == token_in(html)  # a second tab still works
 
 
 # ---------------------------------------------------------------------------- logs and CLI
