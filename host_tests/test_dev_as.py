@@ -396,6 +396,15 @@ def test_close_after_response_closes_without_the_header(make_server):
     assert srv.stats()["connections"] == 2
 
 
+def test_a_content_length_in_unicode_digits_is_a_bad_request(srv):
+    # http.client sends header values as Latin-1: this is the single byte 0xB2 ('²'), which
+    # str.isdigit() accepts and int() refuses
+    for value in ("\u00b2", "1\u00b9"):
+        resp, body = Client(srv).raw("POST", TOKEN, b"x", {"Content-Length": value})
+        assert resp.status == 400 and body == b"Bad Request\n", (value, body)
+    assert Client(srv).authorize()["user_code"]  # the server is fine
+
+
 def test_no_keep_alive_sends_connection_close(make_server):
     srv = make_server(no_keep_alive=True)
     c = Client(srv)
