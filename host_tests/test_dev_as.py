@@ -7,6 +7,7 @@ import json
 import os
 import re
 import ssl
+import stat
 import time
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -559,3 +560,29 @@ def test_cli_main(tmp_path):
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         conn.close()
+
+
+def test_the_test_pki_keeps_its_private_keys_private(tmp_path):
+    old = os.umask(0o022)
+    try:
+        os.mkdir(str(tmp_path / "pki"), 0o755)  # made before, by hand or an older version
+        paths = make_pki(str(tmp_path / "pki"))
+        victim = tmp_path / "victim"
+        victim.write_text("untouched")
+        os.remove(paths["server_key"])
+        os.symlink(str(victim), paths["server_key"])  # planted before a rebuild
+        paths = make_pki(str(tmp_path / "pki"))
+    finally:
+        os.umask(old)
+    assert victim.read_text() == "untouched"
+
+    def mode(path):
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    assert mode(paths["dir"]) == 0o700
+    keys = [k for k in paths if k.endswith(("_key", "_key_der", "pk8_der", "pk8_pem"))]
+    assert len(keys) == 9, keys
+    for k in keys:
+        assert mode(paths[k]) == 0o600, k
+    for k in ("ca_pem", "ca_der", "server_pem", "client_pem", "jwks_json"):
+        assert mode(paths[k]) == 0o644, k

@@ -1,7 +1,7 @@
 """Writing files that may hold secrets (private keys, client secrets), the one way the host
 tools do it: a fresh file created with O_EXCL and O_NOFOLLOW (a planted link or an old file is
-removed, never written through and never keeps its old mode), its mode set with fchmod whatever
-the umask; directories for them made 0700."""
+removed, never written through and never keeps its old mode) with the mode asked for, which
+the umask can only tighten; directories for them made 0700."""
 
 import os
 
@@ -10,7 +10,7 @@ PUBLIC = 0o644
 
 
 def write_file(path, data, mode=PRIVATE):
-    """Write `data` (bytes or str) to a new file at `path` with exactly `mode`."""
+    """Write `data` (bytes or str) to a new file at `path` created with `mode`."""
     if os.path.lexists(path):
         if os.path.isdir(path) and not os.path.islink(path):
             raise IsADirectoryError(path)
@@ -18,7 +18,6 @@ def write_file(path, data, mode=PRIVATE):
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, mode)
     with os.fdopen(fd, "wb") as f:
-        os.fchmod(fd, mode)
         f.write(data.encode() if isinstance(data, str) else data)
 
 
