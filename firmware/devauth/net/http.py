@@ -108,6 +108,17 @@ class HTTPClient:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
         head = _request_head(method, host, port, default, path, body, headers)
+        # One write: a separate small body segment would wait on the delayed ACK. The request is
+        # put together in the reply buffer (free until the reply is read), not in a new string:
+        # right after a TLS handshake the heap may hold no contiguous block for one.
+        size = len(head) + (len(body) if body else 0)
+        if size <= len(self._buf):
+            out = memoryview(self._buf)[:size]
+            out[: len(head)] = head
+            if body:
+                out[len(head) :] = body
+        else:
+            out = head + body if body else head
         clock = self.clock
         self._until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
         self._wait_ms = 0
@@ -117,8 +128,7 @@ class HTTPClient:
                 self._connect(key)
             self._left()
             try:
-                # One write: a separate small body segment would wait on the delayed ACK.
-                self._write(head + body if body else head)
+                self._write(out)
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()

@@ -10,26 +10,35 @@ _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*"
 _HEX = b"0123456789ABCDEF"
 
 
-def quote(value):
-    """Form-encode one name or value (str or bytes) and return it as str."""
+def quote(value, out=None):
+    """Form-encode one name or value (str or bytes): appended to the bytearray `out`, or
+    returned as str."""
     if isinstance(value, str):
         value = value.encode()
-    out = bytearray()
+    buf = bytearray() if out is None else out
     for c in value:
         if c in _SAFE:
-            out.append(c)
+            buf.append(c)
         elif c == 0x20:
-            out.append(0x2B)  # "+"
+            buf.append(0x2B)  # "+"
         else:
-            out.append(0x25)  # "%"
-            out.append(_HEX[c >> 4])
-            out.append(_HEX[c & 15])
-    return out.decode()
+            buf.append(0x25)  # "%"
+            buf.append(_HEX[c >> 4])
+            buf.append(_HEX[c & 15])
+    return buf.decode() if out is None else out
 
 
 def encode(pairs):
-    """Encode a list of (name, value) pairs as a request body (bytes)."""
-    return "&".join(quote(k) + "=" + quote(v) for k, v in pairs).encode()
+    """Encode a list of (name, value) pairs as a request body (a bytearray), written straight
+    into one buffer: no string per pair, no joined copy (a JWT assertion is a long value)."""
+    out = bytearray()
+    for k, v in pairs:
+        if out:
+            out.append(0x26)  # "&"
+        quote(k, out)
+        out.append(0x3D)  # "="
+        quote(v, out)
+    return out
 
 
 def split_url(url):
