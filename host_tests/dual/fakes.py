@@ -5,6 +5,7 @@ import json
 
 from devauth import config as _config
 from devauth.net.http import HTTPClient, Response
+from devauth.observer import Observer
 from mptest import FakeClock  # noqa: F401 (the tests import it from here)
 
 
@@ -31,15 +32,13 @@ class FakeTransport:
         pass
 
 
-class Recorder:
+class Recorder(Observer):
     """An observer that keeps every event as a tuple, and every console line."""
 
     def __init__(self):
         self.events = []
         self.lines = []
-
-    def say(self, line):
-        self.lines.append(line)
+        self.out = self.lines.append
 
     def status(self, title, body=""):
         self.events.append(("status", title))

@@ -1,6 +1,6 @@
 """The HTTP/1.1 client in devauth.net.http: framing, keep-alive, bounds (dual test, scripted)."""
 
-from devauth.errors import NetworkError, ProtocolError
+from devauth.errors import NetworkError, ProtocolError, TLSError
 from devauth.net.http import MAX_BODY, HTTPClient
 from devauth.net.url import decimal, split_url
 from fakes import FakeClock, ScriptedHTTP, Stream, reply
@@ -276,3 +276,10 @@ def test_decimal_takes_ascii_digits_only():
     assert decimal("120", 6) == 120 and decimal("0", 1) == 0
     for text in ("\u00b2", "\u0663", "1\u00b2", "", "-1", "+1", " 1", "1234567", "1e3"):
         assert decimal(text, 6) is None, text
+
+
+def test_a_ca_certificate_that_does_not_load_has_its_own_short_form():
+    # the TLS context is made by the constructor, at start-up
+    e = raises(TLSError, HTTPClient, [b"\x30\x03not a certificate:+\xc3\xa9"])
+    assert str(e) == "ca_certificates: a certificate could not be loaded"
+    assert e.short == "Bad CA certificate"  # not "TLS cert not trusted": nothing was verified

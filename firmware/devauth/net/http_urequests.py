@@ -75,36 +75,11 @@ class URequestsClient:
         if scheme == "https":
             self.handshakes += 1
         clock = self.clock
-        until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
-        kept = {}
-        seen = [0, 0]  # header lines, header bytes
-
-        def header(line, _into):
-            seen[0] += 1
-            seen[1] += len(line)
-            if seen[0] > MAX_HEADERS or seen[1] > MAX_HEADER_BYTES:
-                raise _Refused(
-                    ProtocolError(
-                        "reply headers are over %d lines or %d bytes"
-                        % (MAX_HEADERS, MAX_HEADER_BYTES)
-                    )
-                )
-            if self._late(until):
-                raise _Refused(deadline_error(self.deadline_ms))
-            colon = line.find(b":")
-            if colon <= 0:
-                return
-            name = bytes(line[:colon]).strip().lower()
-            if name == b"location":
-                raise _Refused(ProtocolError("reply is a redirect (Location): refused"))
-            name = name.decode()
-            if name in _KEEP:
-                kept[name] = ascii_text(line[colon + 1 :].strip())
-
+        hook = _Headers(self, clock.ticks_add(clock.ticks_ms(), self.deadline_ms))
         gc.collect()  # the TLS handshake inside needs the largest contiguous blocks
         try:
             r = requests.request(
-                method, url, data=body, headers=hdrs, timeout=self.timeout, parse_headers=header
+                method, url, data=body, headers=hdrs, timeout=self.timeout, parse_headers=hook
             )
         except _Refused as e:
             raise e.args[0] from None
@@ -112,6 +87,13 @@ class URequestsClient:
             raise NetworkError("request to %s failed (%s)" % (url, oserr(e))) from None
         except (ValueError, NotImplementedError, IndexError, UnicodeError):
             raise ProtocolError("reply is not HTTP that urequests can read") from None
+        data = self._read_body(r, hook.until)
+        self.requests += 1
+        return Response(r.status_code, hook.kept, data)
+
+    def _read_body(self, r, until):
+        """The body, read into the reply buffer (bounded, by the deadline) -> a view of it,
+        parsed by Response.json before the next request reuses the buffer."""
         view = memoryview(self._buf)
         n = 0
         try:
@@ -120,7 +102,7 @@ class URequestsClient:
                 if not got:
                     break
                 n += got
-                if self._late(until):
+                if self.late(until):
                     raise deadline_error(self.deadline_ms)
         except OSError as e:
             raise NetworkError("reading the reply failed (%s)" % oserr(e)) from None
@@ -128,12 +110,44 @@ class URequestsClient:
             r.close()
         if n > self.max_body:
             raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
-        data = view[:n]  # parsed by Response.json before the next request reuses the buffer
-        self.requests += 1
-        return Response(r.status_code, kept, data)
+        return view[:n]
 
-    def _late(self, until):
+    def late(self, until):
+        """Whether the ticks deadline `until` has passed."""
         return self.clock.ticks_diff(until, self.clock.ticks_ms()) <= 0
 
     def close(self):
         pass
+
+
+class _Headers:
+    """`requests`' parse_headers hook: called with each reply header line before `requests`
+    acts on it. Keeps the _KEEP headers; refuses a redirect, too many header lines or bytes,
+    and a passed deadline, by raising _Refused."""
+
+    def __init__(self, client, until):
+        self.client = client
+        self.until = until
+        self.kept = {}
+        self.lines = self.size = 0
+
+    def __call__(self, line, _into):
+        self.lines += 1
+        self.size += len(line)
+        if self.lines > MAX_HEADERS or self.size > MAX_HEADER_BYTES:
+            raise _Refused(
+                ProtocolError(
+                    "reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES)
+                )
+            )
+        if self.client.late(self.until):
+            raise _Refused(deadline_error(self.client.deadline_ms))
+        colon = line.find(b":")
+        if colon <= 0:
+            return
+        name = bytes(line[:colon]).strip().lower()
+        if name == b"location":
+            raise _Refused(ProtocolError("reply is a redirect (Location): refused"))
+        name = name.decode()
+        if name in _KEEP:
+            self.kept[name] = ascii_text(line[colon + 1 :].strip())

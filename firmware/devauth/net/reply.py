@@ -5,7 +5,7 @@ devauth.net.http_urequests; the second loads only this, not the builtin client).
 
 import gc
 
-from devauth.errors import NetworkError, ProtocolError
+from devauth.errors import NetworkError, ProtocolError, clip
 
 try:
     from micropython import const
@@ -115,8 +115,7 @@ def oserr(e):
 
 
 def oneline(e):
-    text = str(e).strip().replace("\n", " ")
-    return ascii_text(text[:120].encode())
+    return clip(str(e).strip().replace("\n", " "), 120)
 
 
 def ascii_text(b):

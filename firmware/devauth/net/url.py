@@ -65,6 +65,13 @@ def split_url(url):
         raise ValueError("must not contain credentials or a fragment")
     if not path.startswith("/"):
         path = "/" + path
+    host, port = _host_port(host, port)
+    return scheme, host, port, path
+
+
+def _host_port(hostport, port):
+    """(host, port) of an authority without userinfo; ValueError for a bad host or port."""
+    host = hostport
     if host.startswith("["):  # IPv6 literal
         end = host.find("]")
         if end < 0:
@@ -84,9 +91,9 @@ def split_url(url):
     if not host:
         raise ValueError("has no host")
     for ch in host:
-        if not (ch.isalpha() or ch in "0123456789-._:"):  # ASCII here: checked above
+        if not (ch.isalpha() or ch in "0123456789-._:"):  # ASCII here: checked before
             raise ValueError("has a bad host")
-    return scheme, host, port, path
+    return host, port
 
 
 def decimal(text, digits):
