@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup mp32 mp32-picow FORCE test lint typecheck sim bench clean
+.PHONY: setup mp32 mp32-picow FORCE test lint typecheck fuzz sim bench clean
 
 setup: $(STAMP) mp32
 
@@ -71,6 +71,15 @@ typecheck: setup
 # The dual suite runs on all three VMs (DEVAUTH_VM picks one; see tools/devauth_tools/runner.py).
 test: setup lint
 	$(BIN)/pytest
+
+# The long randomized search: the property tests with fresh random examples (the suite pins
+# them: HYPOTHESIS_PROFILE=ci, derandomized) and atheris for FUZZ_SECONDS with a random seed.
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz DEVAUTH_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  $(BIN)/pytest -p no:cacheprovider host_tests/test_fuzz_config.py host_tests/test_fuzz_flow.py \
+	  host_tests/test_fuzz_http.py host_tests/test_fuzz_atheris.py host_tests/test_jwt_verify.py \
+	  host_tests/test_qr_segno.py
 
 # `make sim` signs in unattended (auto-approve); `make sim APPROVE=browser` waits for you.
 APPROVE ?= auto

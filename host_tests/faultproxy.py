@@ -142,6 +142,25 @@ class _Conn:
         _close(self.upstream)
 
 
+def _wait_sent(sock, timeout=10):
+    """Until the kernel has sent everything queued on `sock` (Linux TIOCOUTQ: unsent bytes) or
+    `timeout` s pass: an event to wait on, where a fixed sleep is too short on a busy machine."""
+    import fcntl
+    import struct
+    import termios
+
+    deadline = time.monotonic() + timeout
+    buf = bytearray(4)
+    while time.monotonic() < deadline:
+        try:
+            fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, buf)
+        except OSError:
+            return
+        if struct.unpack("i", buf)[0] == 0:
+            return
+        time.sleep(0.002)
+
+
 class FaultProxy:
     """Listens on 127.0.0.1:`port` (0: a free one), forwards to 127.0.0.1:`upstream_port`.
 
@@ -406,7 +425,7 @@ class FaultProxy:
         kind = fault[0]
         if kind == "reset":
             conn.client.sendall(rec[: fault[1]])
-            time.sleep(0.05)  # let the bytes leave before the reset overtakes them
+            _wait_sent(conn.client)  # the bytes leave before the reset (which drops unsent ones)
             conn.kill(reset=True)
             return False
         if kind == "truncate":

@@ -29,12 +29,20 @@ def dry_run(capsys, board, config, *extra):
     return code, out.splitlines(), err
 
 
+def stage_for(tmp_path, board, cfg):
+    """What a real deploy stages for `board` (no mpremote run), in tmp_path -> the stage."""
+    stage = os.path.join(str(tmp_path), "stage-" + board)
+    deploy.plan("/dev/ttyUSB0", board, cfg, stage)
+    return stage
+
+
 def steps(lines):
     mp = deploy.mpremote() + " connect /dev/ttyUSB0 "
     return [line[len("would run: " + mp) :] for line in lines if line.startswith("would run: ")]
 
 
-def test_dry_run_prints_every_mpremote_step(capsys, tmp_path, pki):
+def test_dry_run_prints_every_mpremote_step(capsys, tmp_path, pki, monkeypatch):
+    monkeypatch.setattr(deploy, "STAGE", str(tmp_path / "build-deploy"))
     cfg = write_config(tmp_path, "https://as.example.com", pki, "tls_client_auth", wifi=WIFI)
     code, lines, err = dry_run(capsys, "heltec-wifi-lora-32-v3", cfg)
     assert code == 0, err
@@ -68,9 +76,7 @@ def test_the_tree_is_compiled_for_the_boards_architecture(capsys, tmp_path, pki,
     monkeypatch.setattr(deploy.runner, "compile_firmware", compile_firmware)
     boards = ("esp32-devkitc", "heltec-wifi-kit-32-v3", "esp32c3-oled-042", "pico-w-ssd1306")
     for board in boards:
-        code, lines, err = dry_run(capsys, board, cfg)
-        assert code == 0, err
-        stage = os.path.join(deploy.STAGE, board)
+        stage = stage_for(tmp_path, board, cfg)
         assert os.path.exists(os.path.join(stage, "main.py"))  # main.py stays source
         lib = os.path.join(stage, "devauth")
         names = sorted(
@@ -92,9 +98,7 @@ def test_config_files_become_der_and_keys_are_rewritten(capsys, tmp_path, pki):
         wifi=WIFI,
         ca_certificates=[pki["ca_pem"], pki["client_ca_pem"]],
     )
-    code, _, err = dry_run(capsys, "esp32-devkitc", cfg)
-    assert code == 0, err
-    stage = os.path.join(deploy.STAGE, "esp32-devkitc")
+    stage = stage_for(tmp_path, "esp32-devkitc", cfg)
     written = os.path.join(stage, "devauth.json")
     assert stat.S_IMODE(os.stat(written).st_mode) == 0o600  # it holds secrets
     data = json.load(open(written))
@@ -117,8 +121,7 @@ def test_config_files_become_der_and_keys_are_rewritten(capsys, tmp_path, pki):
 
 def test_the_staged_config_loads_on_the_firmware(capsys, tmp_path, pki):
     cfg = write_config(tmp_path, "https://as.example.com", pki, "tls_client_auth", wifi=WIFI)
-    assert dry_run(capsys, "esp32-devkitc", cfg)[0] == 0
-    stage = os.path.join(deploy.STAGE, "esp32-devkitc")
+    stage = stage_for(tmp_path, "esp32-devkitc", cfg)
     data = json.load(open(os.path.join(stage, "devauth.json")))
     for key in ("tls_client_certificate", "tls_client_key"):
         data[key] = data[key].lstrip("/")  # the board's / is the stage here
@@ -135,6 +138,7 @@ def test_urequests_transport_installs_urequests(capsys, tmp_path, pki):
         "client_secret_post",
         wifi=WIFI,
         http_client="urequests",
+        urequests_send_secrets_unverified=True,
     )
     code, lines, err = dry_run(capsys, "ttgo-lora32-v1", cfg)
     assert code == 0, err
@@ -143,7 +147,7 @@ def test_urequests_transport_installs_urequests(capsys, tmp_path, pki):
 
 def test_mistakes_stop_before_the_board_is_touched(capsys, tmp_path, pki):
     cfg = write_config(tmp_path, "https://as.example.com", pki, wifi=WIFI)
-    code, lines, err = dry_run(capsys, "esp8266-nodemcu", cfg)
+    code, lines, err = dry_run(capsys, "esp8266-nodemcu", cfg)  # no such board
     assert code == 2 and lines == [] and err.startswith("devauth deploy: no board profile esp8266")
     bad = json.load(open(os.path.join(deploy.runner.REPO, "boards", "lolin32-oled.json")))
     bad["display"]["scl"] = 7
@@ -184,3 +188,46 @@ def test_package_json_lists_the_library_for_mip():
     assert pkg["deps"] == [["ssd1306", "latest"]]
     init = open(os.path.join(root, "firmware", "devauth", "__init__.py")).read()
     assert 'VERSION = "%s"' % pkg["version"] in init
+
+
+def test_a_dry_run_leaves_no_file_behind(capsys, tmp_path, pki, monkeypatch):
+    """The private keys it converts to DER exist only while it runs."""
+    monkeypatch.setattr(deploy, "STAGE", str(tmp_path / "build-deploy"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(deploy.tempfile, "tempdir", str(scratch))
+    cfg = write_config(
+        tmp_path, "https://as.example.com", pki, "private_key_jwt", wifi=WIFI, client_id="a:b+c"
+    )
+    code, lines, err = dry_run(capsys, "esp32-devkitc", cfg)
+    assert code == 0, err
+    assert "cp -r %s/certs :" % os.path.join(deploy.STAGE, "esp32-devkitc") in steps(lines)
+    assert not os.path.exists(deploy.STAGE) and os.listdir(str(scratch)) == []
+
+
+def test_a_real_stage_keeps_keys_and_secrets_for_its_owner_only(tmp_path, pki):
+    cfg = write_config(tmp_path, "https://as.example.com", pki, "tls_client_auth", wifi=WIFI)
+    old = os.umask(0o022)
+    try:
+        stage = stage_for(tmp_path, "esp32-devkitc", cfg)
+        # staged again over a planted link: the link goes, its target is untouched
+        victim = tmp_path / "victim"
+        victim.write_text("untouched")
+        os.remove(os.path.join(stage, "certs", "client-key.der"))
+        os.symlink(str(victim), os.path.join(stage, "certs", "client-key.der"))
+        deploy.device_config(cfg, {"name": "esp32-devkitc", "chip": "esp32"}, stage)
+    finally:
+        os.umask(old)
+    assert victim.read_text() == "untouched"
+
+    def mode(*parts):
+        return stat.S_IMODE(os.lstat(os.path.join(stage, *parts)).st_mode)
+
+    assert mode() == 0o700 and mode("certs") == 0o700 and mode("devauth.json") == 0o600
+    for name in os.listdir(os.path.join(stage, "certs")):
+        assert mode("certs", name) == 0o600, name
+    assert sorted(os.listdir(os.path.join(stage, "certs"))) == [
+        "ca-0.der",
+        "client-key.der",
+        "client.der",
+    ]

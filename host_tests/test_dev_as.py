@@ -7,7 +7,7 @@ import json
 import os
 import re
 import ssl
-import time
+import stat
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -232,12 +232,22 @@ def test_deny_gives_access_denied(srv):
     assert_error(c.poll(grant["device_code"]), 400, "access_denied")
 
 
+def age(srv, device_code, seconds):
+    """Move a device code `seconds` into the past (what waiting would do, without a sleep that
+    a busy machine could stretch past the test's own timing)."""
+    cred = srv.store.credentials[device_code]
+    cred["issued_at"] -= seconds
+    cred["expires_at"] -= seconds
+
+
 def test_auto_approve_after_delay(make_server):
-    srv = make_server(auto_approve=0.3)
+    srv = make_server(auto_approve=30)
     c = Client(srv)
     grant = c.authorize()
     assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
-    time.sleep(0.4)
+    age(srv, grant["device_code"], 29)
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    age(srv, grant["device_code"], 1)
     assert c.poll(grant["device_code"])[0].status == 200
 
 
@@ -249,10 +259,11 @@ def test_auto_deny(make_server):
 
 
 def test_expired_device_code(make_server):
-    srv = make_server(expires_in=1)
+    srv = make_server(expires_in=60)
     c = Client(srv)
     grant = c.authorize()
-    time.sleep(1.1)
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    age(srv, grant["device_code"], 61)
     assert_error(c.poll(grant["device_code"]), 400, "expired_token")
 
 
@@ -396,6 +407,15 @@ def test_close_after_response_closes_without_the_header(make_server):
     assert srv.stats()["connections"] == 2
 
 
+def test_a_content_length_in_unicode_digits_is_a_bad_request(srv):
+    # http.client sends header values as Latin-1: this is the single byte 0xB2 ('²'), which
+    # str.isdigit() accepts and int() refuses
+    for value in ("\u00b2", "1\u00b9"):
+        resp, body = Client(srv).raw("POST", TOKEN, b"x", {"Content-Length": value})
+        assert resp.status == 400 and body == b"Bad Request\n", (value, body)
+    assert Client(srv).authorize()["user_code"]  # the server is fine
+
+
 def test_no_keep_alive_sends_connection_close(make_server):
     srv = make_server(no_keep_alive=True)
     c = Client(srv)
@@ -413,6 +433,31 @@ def test_client_connection_close_is_honoured(srv):
 
 # ---------------------------------------------------------------------------- approval page
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def open_page(page, query=""):
+    """GET the page as a browser does -> (its html, headers for the POST: the CSRF cookie)."""
+    resp, html = page.raw("GET", PAGE + query)
+    assert resp.status == 200
+    cookie = resp.getheader("Set-Cookie")
+    assert cookie.startswith("devauth_csrf=")
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=" + PAGE):
+        assert flag in cookie, cookie
+    return html.decode(), dict(FORM, Cookie=cookie.split(";")[0])
+
+
+def token_in(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def submit(page, user_code, action, query=""):
+    """Open the page, then post the form as the browser would -> (response, html)."""
+    html, headers = open_page(page, query)
+    form = urlencode({"csrf_token": token_in(html), "user_code": user_code, "action": action})
+    resp, body = page.raw("POST", PAGE, form, headers)
+    return resp, body.decode()
+
 
 def test_page_prefills_and_approves(srv):
     c = Client(srv, "basic-device")
@@ -422,34 +467,63 @@ def test_page_prefills_and_approves(srv):
     assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/html")
     assert f'value="{grant["user_code"]}"' in html.decode()
     assert "basic-device" in html.decode()
-    form = urlencode(
-        {"user_code": grant["user_code"].lower().replace("-", ""), "action": "approve"}
-    )
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = page.raw("POST", PAGE, form, headers)
-    assert resp.status == 200 and "approved" in html.decode().lower()
+    loose = grant["user_code"].lower().replace("-", "")
+    resp, html = submit(page, loose, "approve", f"?user_code={grant['user_code']}")
+    assert resp.status == 200 and "approved" in html.lower()
     assert c.poll(grant["device_code"])[0].status == 200
 
 
 def test_page_denies(srv):
     c = Client(srv)
     grant = c.authorize()
-    form = urlencode({"user_code": grant["user_code"], "action": "deny"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = Client(srv).raw("POST", PAGE, form, headers)
-    assert resp.status == 200 and "denied" in html.decode().lower()
+    resp, html = submit(Client(srv), grant["user_code"], "deny")
+    assert resp.status == 200 and "denied" in html.lower()
     assert_error(c.poll(grant["device_code"]), 400, "access_denied")
 
 
 def test_page_rejects_a_wrong_code(srv):
     c = Client(srv)
     grant = c.authorize()
-    form = urlencode({"user_code": "BBBB-CCCC", "action": "approve"})
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    resp, html = Client(srv).raw("POST", PAGE, form, headers)
+    resp, html = submit(Client(srv), "BBBB-CCCC", "approve")
     assert resp.status == 400
-    assert "Unknown or expired code" in html.decode()
+    assert "Unknown or expired code" in html
     assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+
+
+def test_a_forged_approval_is_refused(srv):
+    """What a page on another site could post: no token, a token without its cookie, a cookie
+    with another token, a right pair sent from another origin. The code stays pending."""
+    c = Client(srv)
+    grant = c.authorize()
+    page = Client(srv)
+    html, headers = open_page(page)
+    token = token_in(html)
+    other_html, other_headers = open_page(Client(srv))
+    assert token_in(other_html) != token  # one per browser
+    approve = {"user_code": grant["user_code"], "action": "approve"}
+    forged = [
+        (urlencode(approve), headers),
+        (urlencode(dict(approve, csrf_token=token)), FORM),
+        (urlencode(dict(approve, csrf_token=token_in(other_html))), headers),
+        (urlencode(dict(approve, csrf_token="")), dict(headers, Cookie="devauth_csrf=")),
+        (urlencode(dict(approve, csrf_token=token)), dict(headers, Origin="https://evil.test")),
+    ]
+    for form, hdrs in forged:
+        resp, body = page.raw("POST", PAGE, form, hdrs)
+        assert resp.status == 403, body
+        assert "came from another site" in body.decode()
+        assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
+    same = dict(headers, Origin=f"https://localhost:{srv.port}")  # what a browser sends
+    resp, _ = page.raw("POST", PAGE, urlencode(dict(approve, csrf_token=token)), same)
+    assert resp.status == 200
+    assert c.poll(grant["device_code"])[0].status == 200
+
+
+def test_the_page_keeps_the_browsers_token(srv):
+    page = Client(srv)
+    html, headers = open_page(page)
+    resp, again = page.raw("GET", PAGE, headers={"Cookie": headers["Cookie"]})
+    assert token_in(again.decode()) == token_in(html)  # a second tab still works
 
 
 # ---------------------------------------------------------------------------- logs and CLI
@@ -496,3 +570,29 @@ def test_cli_main(tmp_path):
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         conn.close()
+
+
+def test_the_test_pki_keeps_its_private_keys_private(tmp_path):
+    old = os.umask(0o022)
+    try:
+        os.mkdir(str(tmp_path / "pki"), 0o755)  # made before, by hand or an older version
+        paths = make_pki(str(tmp_path / "pki"))
+        victim = tmp_path / "victim"
+        victim.write_text("untouched")
+        os.remove(paths["server_key"])
+        os.symlink(str(victim), paths["server_key"])  # planted before a rebuild
+        paths = make_pki(str(tmp_path / "pki"))
+    finally:
+        os.umask(old)
+    assert victim.read_text() == "untouched"
+
+    def mode(path):
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    assert mode(paths["dir"]) == 0o700
+    keys = [k for k in paths if k.endswith(("_key", "_key_der", "pk8_der", "pk8_pem"))]
+    assert len(keys) == 9, keys
+    for k in keys:
+        assert mode(paths[k]) == 0o600, k
+    for k in ("ca_pem", "ca_der", "server_pem", "client_pem", "jwks_json"):
+        assert mode(paths[k]) == 0o644, k

@@ -156,7 +156,12 @@ def test_urequests_transport_signs_in_and_warns(pki_dir, tmp_path):
     with server(pki_dir) as srv:
         run = run_firmware(
             write_config(
-                tmp_path, srv.base_url, srv.pki, "client_secret_post", http_client="urequests"
+                tmp_path,
+                srv.base_url,
+                srv.pki,
+                "client_secret_post",
+                http_client="urequests",
+                urequests_send_secrets_unverified=True,
             )
         )
     assert run.code == 0, run

@@ -41,7 +41,11 @@ def test_a_pending_sign_in_resumes_with_the_same_code_after_a_restart(pki_dir, t
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         shown = p.stdout.readline()
         assert shown.startswith("To sign in"), shown
-        time.sleep(1.5)  # it polls at least once
+        # it polls at least once: waited for on the server's counter, not a guessed sleep
+        deadline = time.monotonic() + 60
+        while srv.stats()["token_requests"] < 1:
+            assert time.monotonic() < deadline, "the firmware never polled"
+            time.sleep(0.05)
         p.kill()  # the power goes
         p.wait()
         user_code = shown.split("enter code ")[1].strip()

@@ -163,3 +163,14 @@ def test_response_json_gives_a_dict_or_protocol_error(status, body):
         assert printable(str(e), 200)
         return
     assert isinstance(obj, dict)
+
+
+def test_the_suite_runs_the_same_examples_every_time():
+    """host_tests/conftest.py pins the property tests (profile "ci"): derandomized and without
+    an example database, so a run's verdict does not depend on a seed or on earlier runs."""
+    import os
+
+    if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert settings.default.derandomize is True
+        assert settings.default.database is None
+        assert settings.default.deadline is None

@@ -14,6 +14,7 @@ default 100 KB heap, far below what an unbounded reader of these replies would n
 """
 
 import subprocess
+import threading
 
 import pytest
 from devauth_tools import runner
@@ -227,3 +228,64 @@ def test_a_retry_after_of_days_is_capped(pki, tmp_path, where):
     seconds = int(line.split()[1])
     assert seconds <= 64, line  # the poll loop's ceiling (flow.MAX_BACKOFF)
     assert "Server busy: %s: server busy (HTTP 503)" % where in line, line
+
+
+# -- the urequests transport: what micropython-lib's requests would do, refused -------------------
+
+UREQ = """
+import sys
+sys.path.insert(0, %r)
+from devauth.net.http_urequests import URequestsClient
+from devauth.errors import DevauthError
+c = URequestsClient(timeout=3)
+try:
+    r = c.post_form(sys.argv[1], b"client_id=df&client_secret=SECRET-IN-BODY",
+                    [("Authorization", "Basic U0VDUkVULUlOLUhFQURFUg==")])
+    print("status", r.status)
+except DevauthError as e:
+    print(type(e).__name__ + ": " + str(e))
+"""
+
+
+def urequests_post(tmp_path, url):
+    script = tmp_path / "ureq.py"
+    script.write_text(UREQ % compiled_firmware())
+    cmd = [runner.micropython(), "-X", "heapsize=" + HEAP, str(script), url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr, proc
+    return proc.stdout.strip()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_urequests_never_follows_a_redirect_with_the_secrets(pki, tmp_path, status):
+    with HostileServer(pki, lambda path, i: http_reply(200, TOKEN)) as thief:
+        target = thief.base_url + "/steal"
+        moved = http_reply(status, b"", ["Location: " + target])
+        with HostileServer(pki, lambda path, i: moved) as srv:
+            out = urequests_post(tmp_path, srv.base_url + "/as/token.oauth2")
+        assert out == "ProtocolError: reply is a redirect (Location): refused"
+        assert thief.requests == []  # neither the body nor the Authorization header left
+
+
+def test_urequests_reads_a_bounded_number_of_headers(pki, tmp_path):
+    many = b"HTTP/1.1 200 OK\r\n" + b"X-P: 1\r\n" * 20000 + b"Content-Length: 2\r\n\r\n{}"
+    with HostileServer(pki, lambda path, i: many) as srv:
+        out = urequests_post(tmp_path, srv.base_url + "/as/token.oauth2")
+    assert out == "ProtocolError: reply headers are over 64 lines or 16384 bytes"
+
+
+def test_urequests_gives_up_a_dripping_reply_at_its_deadline(pki, tmp_path):
+    stop = threading.Event()
+
+    def drip(sock):
+        sock.sendall(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(60):  # a header line every half second, for 30 s at most
+            sock.sendall(b"X-Drip: 1\r\n")
+            if stop.wait(0.5):
+                return
+
+    with HostileServer(pki, lambda path, i: drip) as srv:
+        out = urequests_post(tmp_path, srv.base_url + "/as/token.oauth2")
+        stop.set()
+    # timeout 3 s: each wait is under it, the whole request is cut at it (not after 30 s)
+    assert out == "NetworkError: no complete reply within 3 s: request abandoned"

@@ -103,3 +103,26 @@ def test_mistakes_are_one_line(capsys, tmp_path):
     _, other_key = make_ca(str(tmp_path / "ca2"))
     code, _, err = provision(capsys, tmp_path / "x", "--ca-cert", ca_cert, "--ca-key", other_key)
     assert code == 2 and "--ca-key is not the key of --ca-cert" in err
+
+
+def test_force_writes_a_new_private_key_file_never_through_a_link(capsys, tmp_path):
+    out = tmp_path / "device-7"
+    old = os.umask(0o022)
+    try:
+        assert provision(capsys, out)[0] == 0
+        assert stat.S_IMODE(os.stat(out).st_mode) == 0o700  # made by provision: private
+        key = out / "device-key.pem"
+        os.chmod(key, 0o644)  # an old key left readable by someone
+        assert provision(capsys, out, "--force")[0] == 0
+        assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+        victim = tmp_path / "victim.pem"
+        victim.write_text("someone else's file")
+        os.remove(key)
+        os.symlink(str(victim), str(key))  # a link planted where the key goes
+        assert provision(capsys, out, "--force")[0] == 0
+    finally:
+        os.umask(old)
+    assert victim.read_text() == "someone else's file"
+    assert not os.path.islink(key) and stat.S_IMODE(os.lstat(key).st_mode) == 0o600
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert stat.S_IMODE(os.stat(out / "device.csr").st_mode) == 0o644  # public

@@ -31,14 +31,14 @@ def load_config(path):
         unload("devauth.config", "devauth.jose.pem", "devauth.jose.der", "devauth.jose")
 
 
-def discover(cfg, transport):
+def discover(cfg, transport, say=None):
     """Resolve the endpoints from the issuer's metadata (cached), then unload discovery."""
     if not cfg.issuer:
         return
     from devauth.oauth import discovery
 
     try:
-        discovery.configure(cfg, transport)
+        discovery.configure(cfg, transport, say)
     except DevauthError:
         discovery.forget(cfg)
         raise
@@ -46,7 +46,13 @@ def discover(cfg, transport):
         unload("devauth.oauth.discovery")
 
 
-def make_transport(cfg, ui):
+def make_transport(cfg, ui, deadline_ms=None):
+    """The HTTP client the config asks for. A whole request may take `timeout` seconds, and no
+    more than `deadline_ms` (a board passes less than its watchdog period: nothing feeds the
+    watchdog while a request is under way)."""
+    deadline = cfg.timeout
+    if deadline_ms is not None and deadline_ms < deadline * 1000:
+        deadline = deadline_ms / 1000
     if cfg.http_client == "urequests":
         from devauth.net.http_urequests import URequestsClient
 
@@ -54,7 +60,7 @@ def make_transport(cfg, ui):
             "Warning: http_client urequests does not verify the server certificate; "
             "anyone on the network can impersonate the server."
         )
-        return URequestsClient(cfg.allow_insecure_http, cfg.timeout)
+        return URequestsClient(cfg.allow_insecure_http, cfg.timeout, deadline=deadline)
     from devauth.net.http import HTTPClient
 
     return HTTPClient(
@@ -63,6 +69,7 @@ def make_transport(cfg, ui):
         cfg.tls_client_key,
         cfg.allow_insecure_http,
         cfg.timeout,
+        deadline=deadline,
     )
 
 
@@ -75,7 +82,7 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
     from devauth.oauth import tokens
     from devauth.oauth.session import REFRESH_MARGIN, Session
 
-    discover(cfg, transport)
+    discover(cfg, transport, ui.say)
     session = Session(cfg, transport, clock, ui)
     announced = False
     while True:
@@ -113,12 +120,14 @@ def run(
     height=64,
     ui=None,
     on_signed_in=None,
+    request_deadline_ms=None,
 ):
     """Sign in per the config at `config_path` and stay signed in.
 
     With `once`, returns the exit code when the sign-in ends; on a board it never returns.
     `on_signed_in(session, record)` is called whenever a valid token is at hand: application
     code uses `session.access_token()` from there (see devauth.oauth.session).
+    `request_deadline_ms` caps each HTTP request (a board: below its watchdog period).
     """
     if ui is None:
         from devauth.oled.ui import UI
@@ -131,7 +140,7 @@ def run(
         code = 1
         try:
             cfg = load_config(config_path)
-            transport = make_transport(cfg, ui)
+            transport = make_transport(cfg, ui, request_deadline_ms)
             code = stay_signed_in(cfg, transport, clock, ui, once, on_signed_in)
         except DevauthError as e:
             ui.failed(e)

@@ -43,6 +43,8 @@ _KEYS = (
     "state_dir",
     "allow_insecure_http",
     "http_client",
+    "urequests_send_secrets_unverified",
+    "discovery_allowed_hosts",
     "timeout",
 )
 
@@ -72,7 +74,9 @@ class Config:
         self.state_dir = "state"
         self.allow_insecure_http = False
         self.http_client = "builtin"
-        self.timeout = 15
+        self.urequests_send_secrets_unverified = False
+        self.discovery_allowed_hosts = []  # hosts besides the issuer's that discovery may name
+        self.timeout = 15  # seconds: each socket wait, and each whole request
 
     def __repr__(self):
         return "<Config client_id=%s method=%s>" % (self.client_id, self.token_endpoint_auth_method)
@@ -110,7 +114,22 @@ def from_dict(data, base=""):
     c.allow_insecure_http = _flag(data, "allow_insecure_http")
     c.http_client = _choice(data, "http_client", HTTP_CLIENTS, "builtin")
     c.token_endpoint_auth_method = _choice(data, "token_endpoint_auth_method", AUTH_METHODS, "none")
+    c.urequests_send_secrets_unverified = _flag(data, "urequests_send_secrets_unverified")
+    method = c.token_endpoint_auth_method
+    if c.http_client == "urequests" and method == "tls_client_auth":
+        raise ConfigError(
+            "http_client urequests cannot present a client certificate "
+            "(tls_client_auth); use the builtin client"
+        )
+    if c.http_client == "urequests" and method != "none":
+        # urequests does not verify the server: whoever answers gets the credential.
+        if not c.urequests_send_secrets_unverified:
+            raise ConfigError(
+                "http_client urequests would send the %s credential to an unverified server; "
+                "use the builtin client (or set urequests_send_secrets_unverified to true)" % method
+            )
     c.issuer = _url(data, "issuer", c.allow_insecure_http, required=False)
+    c.discovery_allowed_hosts = _hosts(data, "discovery_allowed_hosts")
     for key in ("device_authorization_endpoint", "token_endpoint", "revocation_endpoint"):
         required = c.issuer is None and key != "revocation_endpoint"
         setattr(c, key, _url(data, key, c.allow_insecure_http, required))
@@ -130,7 +149,6 @@ def from_dict(data, base=""):
                 raise ConfigError("wifi.%s must be a string" % key)
         c.wifi = wifi
 
-    method = c.token_endpoint_auth_method
     c.client_secret = _text(data, "client_secret", required=method in _SECRET_METHODS)
     if c.client_secret and method not in _SECRET_METHODS:
         raise ConfigError("client_secret is set but %s does not use it" % method)
@@ -152,11 +170,6 @@ def from_dict(data, base=""):
     if method == "tls_client_auth":
         if not cert or not key:
             raise ConfigError("tls_client_auth needs tls_client_certificate and tls_client_key")
-        if c.http_client == "urequests":
-            raise ConfigError(
-                "http_client urequests cannot present a client certificate "
-                "(tls_client_auth); use the builtin client"
-            )
     if cert or key:
         if not cert or not key:
             raise ConfigError("tls_client_certificate and tls_client_key go together")
@@ -239,6 +252,21 @@ def _url(data, key, allow_http, required=True):
     if scheme == "http" and not allow_http:
         raise ConfigError("%s uses http:// (set allow_insecure_http to true to allow it)" % key)
     return url
+
+
+def _hosts(data, key):
+    """A list of host names (each checked as the host of an https URL)."""
+    v = data.get(key, [])
+    if not isinstance(v, list):
+        raise ConfigError("%s must be a list of host names" % key)
+    for h in v:
+        if not isinstance(h, str) or not h or "/" in h or ":" in h:
+            raise ConfigError("%s must be a list of host names (no scheme, port or path)" % key)
+        try:
+            split_url("https://" + h + "/")
+        except ValueError as e:
+            raise ConfigError("%s: %s %s" % (key, _show(h), e)) from None
+    return [h.lower() for h in v]
 
 
 def _read(base, name, key):

@@ -3,6 +3,7 @@ and a scripted byte stream standing in for a (TLS) socket. Runs on CPython and M
 
 import json
 
+from devauth import config as _config
 from devauth.net.http import HTTPClient, Response
 from devauth.observer import Observer
 from mptest import FakeClock  # noqa: F401 (the tests import it from here)
@@ -152,10 +153,11 @@ def reply(status=200, body=b"{}", headers=(), length=True):
     return head.encode() + b"\r\n" + body
 
 
-class Config:
-    """A stand-in for devauth.config.Config with the fields the flow reads."""
+class Config(_config.Config):
+    """devauth.config.Config with the fields the flow reads set for the tests."""
 
     def __init__(self, method="none", secret=None, scope="openid profile", state_dir=None):
+        super().__init__()
         self.client_id = "df_client"
         self.client_secret = secret
         self.private_key = None

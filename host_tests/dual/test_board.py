@@ -100,13 +100,15 @@ class FakeApp:
         self.after_ms = after_ms
         self.lifetime = lifetime
         self.runs = 0
+        self.deadlines = []
         self.clock_at_start = []
         self.transports = []
         self.sessions = []
 
     def run(self, path, display=None, once=False, clock=None, width=128, height=64, ui=None,
-            on_signed_in=None):  # fmt: skip
+            on_signed_in=None, request_deadline_ms=None):  # fmt: skip
         self.runs += 1
+        self.deadlines.append(request_deadline_ms)
         self.clock_at_start.append(clock.unix_time())
         ui.status("devauth", "Starting...")
         transport = FakeTransport(self.scripts.pop(0), self.wall)
@@ -466,6 +468,8 @@ def test_watchdog_is_fed_throughout_wifi_clock_and_polling():
     assert wdt.timeout == 60000
     assert wdt.feeds > 1000
     assert wdt.longest <= board.SLICE_MS, wdt.longest
+    # Nothing feeds it during a request: each request is cut well before it fires.
+    assert rig.app.deadlines == [45000]
 
 
 # -- Wi-Fi drops while the code is polled ----------------------------------------------------

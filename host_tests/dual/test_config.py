@@ -174,3 +174,58 @@ def test_pem_blocks_and_errors():
     e = raises(ValueError, der_blocks, enc, "tls_client_key")
     assert str(e) == "tls_client_key: encrypted private keys are not supported"
     assert "not terminated" in str(raises(ValueError, der_blocks, b"-----BEGIN X-----\nAAAA", "k"))
+
+
+def test_urls_that_would_bend_a_request_are_refused_naming_the_key():
+    for key in ("issuer", "device_authorization_endpoint", "token_endpoint", "revocation_endpoint"):
+        for url, fault in (
+            ("https://as.example.com/t oken", "must not contain spaces, control"),
+            ("https://as.example.com/t\r\nX-Evil: 1", "must not contain spaces, control"),
+            ("https://as.example.com/t\u00e9", "non-ASCII characters"),
+            ("https://u@as.example.com/t", "must not contain credentials"),
+            ("https://", "has no host"),
+            ("https://as.exam ple.com/", "must not contain spaces"),
+        ):
+            msg = _error({key: url})
+            assert msg.startswith(key + " ") and fault in msg, msg
+            assert "\n" not in msg and "\r" not in msg
+
+
+def test_urequests_refuses_to_send_a_credential_unless_told_the_risk():
+    secret = "s3cr3t:with+plus-and-a-long-tail-of-32-bytes!"
+    for method, extra in (
+        ("client_secret_basic", {"client_secret": secret}),
+        ("client_secret_post", {"client_secret": secret}),
+        ("client_secret_jwt", {"client_secret": secret}),
+        ("private_key_jwt", {"private_key": "client.key"}),
+    ):
+        change = dict(extra, http_client="urequests", token_endpoint_auth_method=method)
+        msg = _error(change)
+        assert msg == (
+            "http_client urequests would send the %s credential to an unverified server; use "
+            "the builtin client (or set urequests_send_secrets_unverified to true)" % method
+        ), msg
+        assert secret not in msg
+        change["urequests_send_secrets_unverified"] = True
+        c = _load(change)
+        assert c.http_client == "urequests" and c.urequests_send_secrets_unverified
+    c = _load(http_client="urequests")  # a public client sends no credential
+    assert c.token_endpoint_auth_method == "none" and not c.urequests_send_secrets_unverified
+    e = _error({"http_client": "urequests", "urequests_send_secrets_unverified": "yes"})
+    assert e == "urequests_send_secrets_unverified must be true or false"
+
+
+def test_discovery_allowed_hosts_is_a_list_of_host_names():
+    c = _load(issuer="https://as.example.com", discovery_allowed_hosts=["SSO.example.net"])
+    assert c.discovery_allowed_hosts == ["sso.example.net"]
+    assert _load().discovery_allowed_hosts == []
+    for value, fault in (
+        ("sso.example.net", "must be a list of host names"),
+        (["https://sso.example.net"], "no scheme, port or path"),
+        (["sso.example.net:443"], "no scheme, port or path"),
+        ([""], "no scheme, port or path"),
+        (["sso example"], "must not contain spaces"),
+        (["u@sso"], "must not contain credentials"),
+    ):
+        msg = _error({"discovery_allowed_hosts": value})
+        assert msg.startswith("discovery_allowed_hosts") and fault in msg, msg

@@ -10,7 +10,8 @@ from devauth.errors import (
     ProtocolError,
     ServerBusy,
 )
-from devauth.oauth.flow import DeviceFlow, parse_device_code, parse_token
+from devauth.net.http import Response
+from devauth.oauth.flow import DeviceFlow, error_reply, parse_device_code, parse_token
 from fakes import Config, FakeClock, FakeTransport, Recorder
 from mptest import raises
 
@@ -155,6 +156,16 @@ def test_server_busy_honours_retry_after():
     flow, t, _, _ = _flow([(503, b"<html>busy</html>", {"retry-after": "30"}), (200, TOKEN)])
     flow.poll(_code(interval=5))
     assert t.sent[1][3] - t.sent[0][3] == 30000
+
+
+def test_a_retry_after_that_is_not_ascii_digits_is_ignored_not_a_crash():
+    # '²'.isdigit() is true and int('²') raises: found by hypothesis (issue 12)
+    for value in ("²", "٣٠", "1²", "-5", "Wed, 21 Oct 2026 07:28:00 GMT"):
+        flow, t, _, rec = _flow([(503, b"", {"retry-after": value}), (200, TOKEN)])
+        assert flow.poll(_code(interval=5)).access_token == "at-SECRET"
+        assert t.sent[1][3] - t.sent[0][3] == 10000, value  # the usual back-off: 2 x 5 s
+        e = error_reply(Response(429, {"retry-after": value}, b""), "token endpoint")
+        assert isinstance(e, ServerBusy) and e.retry_after is None
 
 
 def test_429_and_5xx_html_are_retried():

@@ -2,7 +2,8 @@
 
 from devauth.errors import NetworkError, ProtocolError, TLSError
 from devauth.net.http import MAX_BODY, HTTPClient
-from fakes import ScriptedHTTP, Stream, reply
+from devauth.net.url import decimal, split_url
+from fakes import FakeClock, ScriptedHTTP, Stream, reply
 from mptest import raises
 
 URL = "https://as.example.com/as/token.oauth2"
@@ -176,6 +177,105 @@ def test_plain_http_is_refused_unless_allowed():
     assert "allow_insecure_http" in str(e)
     r = _client(Stream(reply(200)), allow_http=True).post_form("http://as.example.com/x", b"")
     assert r.status == 200
+
+
+# -- the whole request has a deadline ------------------------------------------------------------
+
+
+class Drip(Stream):
+    """A server that sends one byte per `ms` of the fake clock; records socket timeouts."""
+
+    def __init__(self, data, clock, ms):
+        super().__init__(data)
+        self.clock = clock
+        self.ms = ms
+        self.timeouts = []
+
+    def readinto(self, buf):
+        self.clock.sleep_ms(self.ms)
+        return super().readinto(memoryview(buf)[:1])
+
+    def settimeout(self, seconds):
+        self.timeouts.append(seconds)
+
+
+def test_a_server_dripping_bytes_is_cut_off_at_the_request_deadline():
+    clock = FakeClock()
+    s = Drip(reply(200, {"access_token": "x" * 100}), clock, 1000)  # 1 byte/s: 2 minutes
+    c = _client(s, timeout=3, clock=clock)
+    e = raises(NetworkError, c.post_form, URL, b"")
+    assert str(e) == "no complete reply within 3 s: request abandoned"
+    assert e.timed_out and clock.now == 3000  # not one byte read after the deadline
+    assert s.closed
+
+
+def test_the_deadline_can_be_shorter_than_the_timeout_and_cuts_socket_waits():
+    clock = FakeClock()
+    s = Drip(reply(200, {"a": "b" * 40}), clock, 100)
+    c = _client(s, timeout=15, deadline=6.3, clock=clock)  # a board: 3/4 of an 8.4 s watchdog
+    e = raises(NetworkError, c.post_form, URL, b"")
+    assert "within 6 s" in str(e) and clock.now == 6300
+    assert s.timeouts[0] == 6.3  # no socket wait may outlast what is left of the request
+    assert s.timeouts == sorted(s.timeouts, reverse=True) and s.timeouts[-1] < 0.5
+    assert len(s.timeouts) < 40  # cut in steps, not once per byte
+
+
+def test_each_request_gets_its_own_deadline():
+    clock = FakeClock()
+    s = Drip(reply(200, {"n": 1}) + reply(200, {"n": 2}), clock, 15)
+    c = _client(s, timeout=1, clock=clock)  # each reply takes ~0.7 s; two take over 1 s
+    assert c.post_form(URL, b"").json("x") == {"n": 1}
+    assert c.post_form(URL, b"").json("x") == {"n": 2}
+    assert clock.now > 1000 and c.connections == 1
+    # the socket wait, cut near the end of the first request, is whole again for the second
+    assert s.timeouts.count(1.0) == 2 and min(s.timeouts) < 0.5
+
+
+# -- JSON nesting, URLs, numbers ------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_a_protocol_error_not_a_crash():
+    deep = b"[" * 4000 + b"]" * 4000  # within the 8 KB body limit
+    r = _client(Stream(reply(200, deep))).post_form(URL, b"")
+    e = raises(ProtocolError, r.json, "token endpoint")
+    assert str(e) == "token endpoint: reply nests JSON over 8 levels (HTTP 200)"
+    nested = b'{"a": {"b": [{"c": [[[[1]]]]}]}}'  # 8 levels: fine
+    assert _client(Stream(reply(200, nested))).post_form(URL, b"").json("x")["a"]["b"][0]
+    brackets = b'{"scope": "[[[[[[[[[[[[[[[[[[[[ {{{{{{{{{{{{ \\" [[[[[[[["}'  # in a string
+    assert _client(Stream(reply(200, brackets))).post_form(URL, b"").json("x")["scope"]
+    after = b'{"s": "\\"]", "d": ' + b"[" * 9 + b"1" + b"]" * 9 + b"}"  # deep after a string
+    r = _client(Stream(reply(200, after))).post_form(URL, b"")
+    assert "over 8 levels" in str(raises(ProtocolError, r.json, "x"))
+
+
+def test_split_url_refuses_what_would_bend_a_request_line_or_host_header():
+    for url, message in (
+        ("https://as.example.com/a b", "must not contain spaces"),
+        ("https://as.example.com/a\r\nX-Evil: 1", "must not contain spaces, control"),
+        ("https://as.example.com/\x00", "control"),
+        ("https://as.example.com/\u00e4", "non-ASCII"),
+        ("https://u@as.example.com/", "must not contain credentials"),
+        ("https://u:p@as.example.com/", "must not contain credentials"),
+        ("https://", "has no host"),
+        ("https:///path", "has no host"),
+        ("https://:443/", "has no host"),
+        ("https://as.example.com:/", "has a bad port"),
+        ("https://as.example.com:\u00b2/", "non-ASCII"),
+        ("https://as.exa%0dmple.com/", "has a bad host"),
+        ("https://as.example.com\\@evil/", "must not contain credentials"),
+        ("https://[::1/", "has a bad IPv6 host"),
+    ):
+        e = raises(ValueError, split_url, url)
+        assert message in str(e), (url, str(e))
+    assert split_url("https://as.example.com?x=1") == ("https", "as.example.com", 443, "/?x=1")
+    assert split_url("https://[::1]:9031/t") == ("https", "::1", 9031, "/t")
+    assert split_url("http://10.0.0.7:8080") == ("http", "10.0.0.7", 8080, "/")
+
+
+def test_decimal_takes_ascii_digits_only():
+    assert decimal("120", 6) == 120 and decimal("0", 1) == 0
+    for text in ("\u00b2", "\u0663", "1\u00b2", "", "-1", "+1", " 1", "1234567", "1e3"):
+        assert decimal(text, 6) is None, text
 
 
 def test_a_ca_certificate_that_does_not_load_has_its_own_short_form():

@@ -269,3 +269,147 @@ def test_a_refresh_that_meets_a_network_failure_is_retried():
     assert s.access_token() == "AT-2"
     assert len(t.sent) == 3 and clock.sleeps == [2000, 4000]
     assert [r[2] for r in rec.kinds("retrying")] == [2, 4]
+
+
+# -- the mix-up defence: discovered endpoints stay on the issuer's host ----------------------
+
+
+def test_discovered_endpoints_on_another_host_are_refused():
+    for key in ("token_endpoint", "device_authorization_endpoint", "revocation_endpoint"):
+        cfg = _discovery_cfg()
+        meta = dict(META)
+        meta[key] = "https://attacker.example/as/token.oauth2"
+        e = raises(ProtocolError, discovery.configure, cfg, _Getter([(200, meta)]))
+        assert str(e) == (
+            "discovery: %s is on host attacker.example, not the issuer's "
+            "(add it to discovery_allowed_hosts if that is intended)" % key
+        )
+        assert tokens.read(cfg.state_dir, tokens.METADATA) is None  # nothing cached
+        assert cfg.token_endpoint is None or "attacker" not in cfg.token_endpoint
+
+
+def test_an_mtls_alias_on_another_host_is_refused_and_another_port_is_fine():
+    meta = dict(META, mtls_endpoint_aliases={"token_endpoint": "https://mtls.evil.example/t"})
+    cfg = _discovery_cfg("tls_client_auth")
+    e = raises(ProtocolError, discovery.configure, cfg, _Getter([(200, meta)]))
+    assert "mtls_endpoint_aliases.token_endpoint is on host mtls.evil.example" in str(e)
+    cfg = _discovery_cfg("tls_client_auth")
+    discovery.configure(cfg, _Getter([(200, META)]))  # AS.EXAMPLE.COM:9032 in META: same host
+    assert cfg.token_endpoint == "https://as.example.com:9032/as/token.oauth2"
+
+
+def test_hosts_in_discovery_allowed_hosts_are_accepted():
+    cfg = _discovery_cfg()
+    cfg.discovery_allowed_hosts = ["sso.example.net"]
+    meta = dict(META, token_endpoint="https://SSO.example.net:8443/as/token.oauth2")
+    discovery.configure(cfg, _Getter([(200, meta)]))
+    assert cfg.token_endpoint == "https://SSO.example.net:8443/as/token.oauth2"
+
+
+def test_discovered_urls_that_would_inject_header_lines_are_refused():
+    bad = (
+        ("https://as.example.com/t\r\nX-Evil: 1", "must not contain spaces, control"),
+        ("https://as.example.com/t oken", "must not contain spaces, control"),
+        ("https://user@as.example.com/t", "must not contain credentials"),
+        ("https:///t", "has no host"),
+        ("https://", "has no host"),
+        ("https://as.example.com\u00e9/t", "must not contain spaces, control or non-ASCII"),
+        ("ftp://as.example.com/t", "must start with https://"),
+        (5, "is not a string"),
+    )
+    for url, message in bad:
+        cfg = _discovery_cfg()
+        t = _Getter([(200, dict(META, token_endpoint=url))])
+        e = raises(ProtocolError, discovery.configure, cfg, t)
+        assert str(e).startswith("discovery: token_endpoint ") and message in str(e), str(e)
+
+
+def test_the_cache_belongs_to_the_config_that_made_it():
+    cfg = _discovery_cfg()
+    discovery.configure(cfg, _Getter([(200, META)]))
+    other = _discovery_cfg()
+    other.state_dir = cfg.state_dir
+    other.client_id = "another:client+id"
+    moved = dict(META, token_endpoint="https://as.example.com/v2/token")
+    t = _Getter([(200, moved)])
+    discovery.configure(other, t)  # another client: the cache is not its own, fetched again
+    assert len(t.sent) == 1 and other.token_endpoint == "https://as.example.com/v2/token"
+    again = _discovery_cfg()
+    again.state_dir = cfg.state_dir
+    again.client_id = "another:client+id"
+    discovery.configure(again, _Getter([]))  # its own cache now: no request
+    assert again.token_endpoint == "https://as.example.com/v2/token"
+
+
+def test_a_cached_endpoint_is_checked_again_when_loaded():
+    cfg = _discovery_cfg()
+    discovery.configure(cfg, _Getter([(200, META)]))
+    planted = tokens.read(cfg.state_dir, tokens.METADATA)
+    planted["token_endpoint"] = "https://attacker.example/t"
+    tokens.write(cfg.state_dir, tokens.METADATA, planted)
+    again = _discovery_cfg()
+    again.state_dir = cfg.state_dir
+    e = raises(ProtocolError, discovery.configure, again, _Getter([]))
+    assert "on host attacker.example" in str(e)
+
+
+# -- state files with valid JSON and wrong types are set aside --------------------------------
+
+
+def _plant(state, name, obj):
+    tokens.makedirs(state)
+    with open(state + "/" + name, "w") as f:
+        f.write(json.dumps(obj))
+
+
+def test_a_token_file_with_a_wrong_type_is_set_aside_and_a_new_sign_in_follows():
+    stored = dict(TOKEN, expires_at=WALL + 600)
+    for field, value in (
+        ("expires_at", "soon"),
+        ("refresh_token", 12345),
+        ("access_token", ""),
+        ("token_type", ["Bearer"]),
+        ("obtained_at", True),
+        ("scope", {"a": 1}),
+    ):
+        bad = dict(stored)
+        bad[field] = value
+        fresh = dict(TOKEN, access_token="AT-new")
+        s, t, _, rec = _session([(200, CODE), (200, fresh)])
+        _plant(s.config.state_dir, tokens.TOKEN, bad)
+        assert s.access_token() == "AT-new", field  # no TypeError, no retry loop
+        kind = "a whole number" if field in ("expires_at", "obtained_at") else "a non-empty string"
+        if field == "scope":
+            kind = "a non-empty string"
+        assert rec.lines[0] == "%s/token.json %s is not %s: set aside as token.json.corrupt" % (
+            s.config.state_dir,
+            field,
+            kind,
+        )
+        assert "12345" not in rec.lines[0] and "soon" not in rec.lines[0]
+        assert os.stat(s.config.state_dir + "/token.json.corrupt")
+
+
+def test_a_pending_file_with_a_string_interval_is_set_aside():
+    for field, value in (("interval", "5"), ("expires_at", "soon"), ("device_code", 7)):
+        s, t, _, rec = _session([(200, CODE), (200, TOKEN)])
+        bad = dict(CODE, expires_at=WALL + 300)
+        bad.pop("expires_in")
+        bad[field] = value
+        _plant(s.config.state_dir, tokens.PENDING, bad)
+        assert s.access_token() == "AT-1", field
+        assert "client_id=df_client" in t.sent[0][1].decode()  # a new code was requested
+        assert rec.lines[0].startswith("%s/pending.json %s is not" % (s.config.state_dir, field))
+
+
+def test_a_metadata_cache_with_a_wrong_type_is_set_aside_and_fetched_again():
+    cfg = _discovery_cfg()
+    _plant(cfg.state_dir, tokens.METADATA, dict(META, token_endpoint=5))
+    said = []
+    t = _Getter([(200, META)])
+    discovery.configure(cfg, t, said.append)
+    assert len(t.sent) == 1 and cfg.token_endpoint == META["token_endpoint"]
+    assert said == [
+        "%s/metadata.json token_endpoint is not a non-empty string: "
+        "set aside as metadata.json.corrupt" % cfg.state_dir
+    ]

@@ -13,7 +13,10 @@
    /board.json, /devauth.json and /certs copied; then a soft reset that runs main.py with the
    console streamed (Ctrl-] leaves it; the board keeps running).
 
-`--dry-run` prints every mpremote command and runs none: no board is needed.
+`--dry-run` prints every mpremote command and runs none: no board is needed. It stages into a
+temporary directory removed before it returns (the commands name build/deploy/NAME, where a
+real deploy stages), so the keys it converts outlive it nowhere. A real deploy keeps the stage:
+0700 directories, the config and every file under certs/ 0600.
 """
 
 import json
@@ -22,8 +25,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from devauth_tools import runner
+from devauth_tools.files import private_dir, write_file
 
 STAGE = os.path.join(runner.REPO, "build", "deploy")
 
@@ -117,13 +122,11 @@ def device_config(config_path, profile, stage):
     except config.ConfigError as e:
         raise DeployError("%s: %s" % (e.short, e)) from None
     base = os.path.dirname(os.path.abspath(config_path))
-    certs = os.path.join(stage, "certs")
-    os.makedirs(certs, exist_ok=True)
+    certs = private_dir(os.path.join(stage, "certs"))
     notes = []
 
-    def place(name, der):
-        with open(os.path.join(certs, name), "wb") as f:
-            f.write(der)
+    def place(name, der):  # keys among them: every file here is 0600
+        write_file(os.path.join(certs, name), der)
         return "/certs/" + name
 
     def local(name):
@@ -153,8 +156,7 @@ def device_config(config_path, profile, stage):
     if profile["chip"] != "unix" and not data.get("wifi"):
         notes.append('the config has no "wifi": {"ssid": ..., "password": ...}; the board needs it')
     path = os.path.join(stage, "devauth.json")  # secrets inside: readable by its owner only
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        json.dump(data, f, indent=2)
+    write_file(path, json.dumps(data, indent=2))
     return notes, cfg
 
 
@@ -166,9 +168,9 @@ def plan(port, board, config_path, stage=None):
     path, profile = load_board(board)
     march = profile["march"]
     stage = stage or os.path.join(STAGE, profile["name"])
-    if os.path.isdir(stage):
+    if os.path.isdir(stage) and not os.path.islink(stage):
         shutil.rmtree(stage)
-    os.makedirs(stage)
+    private_dir(stage)
     runner.compile_firmware(stage, march=march)
     shutil.copy(path, os.path.join(stage, "board.json"))
     notes, cfg = device_config(config_path, profile, stage)
@@ -194,11 +196,27 @@ def plan(port, board, config_path, stage=None):
 
 
 def main(args):
+    if not args.dry_run:
+        return _deploy(args, None)
+    scratch = tempfile.mkdtemp(prefix="devauth-deploy-")  # 0700; gone when this returns
     try:
-        steps, notes, profile = plan(args.port, args.board, args.config)
+        return _deploy(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _deploy(args, scratch):
+    """Stage (in `scratch` for a dry run), then run or print each step -> exit code."""
+    try:
+        path, profile = load_board(args.board)
+        real = os.path.join(STAGE, profile["name"])
+        stage = os.path.join(scratch, profile["name"]) if scratch else real
+        steps, notes, profile = plan(args.port, path, args.config, stage)
     except DeployError as e:
         print("devauth deploy: %s" % e, file=sys.stderr)
         return 2
+    if scratch:  # print what a real deploy runs: its files are staged in build/deploy/NAME
+        steps = [[real + a[len(stage) :] if a.startswith(stage) else a for a in s] for s in steps]
     print(
         "devauth deploy: %s (%s, mpy-cross -march=%s) on %s"
         % (profile["name"], profile["chip"], profile["march"], args.port)

@@ -4,7 +4,8 @@
     devauth provision --out certs/device-42 --subject "CN=device-42,O=Example" \\
         --ca-cert ca.pem --ca-key ca.key
 
-Writes an EC P-256 private key (`device-key.pem`, PKCS#8, mode 0600) and a CSR (`device.csr`);
+Writes an EC P-256 private key (`device-key.pem`, PKCS#8, mode 0600, a new file even with
+`--force`: an old mode or a planted link is never kept) and a CSR (`device.csr`);
 with a CA, also the client certificate it signs (`device.pem`, clientAuth). Prints the subject
 DN: register it at the authorization server (RFC 8705 §2.1.2 `tls_client_auth_subject_dn`; in
 PingFederate, the client's "Issuer/Subject DN"). Point devauth.json's tls_client_certificate and
@@ -14,6 +15,8 @@ tls_client_key at the two files; `devauth deploy` copies them to the board as DE
 import datetime
 import os
 import sys
+
+from devauth_tools.files import PUBLIC, private_dir, write_file
 
 KEY = "device-key.pem"
 CSR = "device.csr"
@@ -38,13 +41,6 @@ def parse_subject(text):
     return name
 
 
-def _write(path, data, private=False):
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 def provision(out, subject, ca_cert=None, ca_key=None, days=825, force=False):
     """Make the files in `out` -> dict of their paths and the subject DN (RFC 4514)."""
     from cryptography import x509
@@ -56,7 +52,8 @@ def provision(out, subject, ca_cert=None, ca_key=None, days=825, force=False):
     name = parse_subject(subject)
     if (ca_cert is None) != (ca_key is None):
         raise ProvisionError("--ca-cert and --ca-key go together")
-    os.makedirs(out, exist_ok=True)
+    if not os.path.isdir(out):
+        private_dir(out)  # made here: the key's folder is its owner's alone
     paths = {"key": os.path.join(out, KEY), "csr": os.path.join(out, CSR)}
     if os.path.exists(paths["key"]) and not force:
         raise ProvisionError(
@@ -64,9 +61,9 @@ def provision(out, subject, ca_cert=None, ca_key=None, days=825, force=False):
         )
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())
-    _write(paths["key"], pem, private=True)
+    write_file(paths["key"], pem)  # 0600, a new file: --force never keeps an old mode or link
     csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
-    _write(paths["csr"], csr.public_bytes(s.Encoding.PEM))
+    write_file(paths["csr"], csr.public_bytes(s.Encoding.PEM), PUBLIC)
     if ca_cert is not None:
         try:
             issuer = x509.load_pem_x509_certificate(open(ca_cert, "rb").read())
@@ -97,7 +94,7 @@ def provision(out, subject, ca_cert=None, ca_key=None, days=825, force=False):
             .sign(signer, hashes.SHA256())
         )
         paths["cert"] = os.path.join(out, CERT)
-        _write(paths["cert"], cert.public_bytes(s.Encoding.PEM))
+        write_file(paths["cert"], cert.public_bytes(s.Encoding.PEM), PUBLIC)
     paths["subject"] = name.rfc4514_string()
     return paths
 

@@ -174,10 +174,24 @@ def firmware_command(
     return cmd
 
 
+# The firmware writes tokens and the device code to state_dir: on a host with other users those
+# files must be its owner's alone (MicroPython's os has no chmod, so the umask decides).
+PRIVATE_UMASK = 0o077
+
+
+def launch(cmd):
+    """Run the firmware command `cmd` in the foreground with a private umask -> its exit code."""
+    return subprocess.call(cmd, umask=PRIVATE_UMASK)
+
+
 def run_firmware(config, timeout=None, **kw):
     """Run to completion, capturing output -> CompletedProcess (text)."""
     return subprocess.run(
-        firmware_command(config, **kw), capture_output=True, text=True, timeout=timeout
+        firmware_command(config, **kw),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        umask=PRIVATE_UMASK,
     )
 
 
@@ -258,7 +272,7 @@ def cmd_run(args):
         vm=vm,
     )
     try:
-        return subprocess.call(cmd)
+        return launch(cmd)
     except KeyboardInterrupt:
         return 130
 

@@ -9,7 +9,6 @@ run exits 0 once signed in. With `--approve browser` you approve at the printed 
 
 import json
 import os
-import subprocess
 import tempfile
 
 from devauth_tools import runner
@@ -51,7 +50,7 @@ def main(args):
             vm=vm,
         )
         try:
-            code = subprocess.call(cmd)
+            code = runner.launch(cmd)
         except KeyboardInterrupt:
             code = 130
     print("devauth sim: firmware exited %d" % code)

@@ -16,6 +16,7 @@
   `use: sig`), which the server registers for those clients.
 
 Keys are EC P-256. Client keys are PKCS#8 (`*.key` PEM, `*.key.der` DER), as mbedTLS reads them.
+Every private key is written 0600 in a 0700 directory (a new file: no old mode, no link kept).
 trustme always adds an OU to the subjects it makes, so the client certificates, whose subject must
 be exact, are made with `cryptography` and signed by the trustme client CA.
 """
@@ -30,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from joserfc.jwk import ECKey, RSAKey
+
+from devauth_tools.files import PRIVATE, PUBLIC, private_dir, write_file
 
 CLIENT_SUBJECT = "CN=devauth-test-device,O=devauth"
 WRONG_CLIENT_SUBJECT = "CN=someone-else,O=devauth"
@@ -78,8 +81,13 @@ def pki_paths(directory):
 
 
 def _write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
+    """A certificate, a public key set: 0644 (a new file, no link followed)."""
+    write_file(path, data, PUBLIC)
+
+
+def _write_key(path, data):
+    """A private key: 0600 (a new file, no link followed)."""
+    write_file(path, data, PRIVATE)
 
 
 def _pem_to_der(pem):
@@ -133,8 +141,8 @@ def _write_client(directory, stem, cert, key):
     pem, der = serialization.Encoding.PEM, serialization.Encoding.DER
     _write(os.path.join(directory, stem + ".pem"), cert.public_bytes(pem))
     _write(os.path.join(directory, stem + ".der"), cert.public_bytes(der))
-    _write(os.path.join(directory, stem + ".key"), key.private_bytes(pem, pkcs8, none))
-    _write(os.path.join(directory, stem + ".key.der"), key.private_bytes(der, pkcs8, none))
+    _write_key(os.path.join(directory, stem + ".key"), key.private_bytes(pem, pkcs8, none))
+    _write_key(os.path.join(directory, stem + ".key.der"), key.private_bytes(der, pkcs8, none))
 
 
 def _write_jwt_keys(paths):
@@ -146,11 +154,11 @@ def _write_jwt_keys(paths):
     )
     none = serialization.NoEncryption()
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    _write(paths["jwt_rsa_key"], rsa_key.private_bytes(pem, traditional, none))  # PKCS#1
-    _write(paths["jwt_rsa_pk8_der"], rsa_key.private_bytes(der, pkcs8, none))
+    _write_key(paths["jwt_rsa_key"], rsa_key.private_bytes(pem, traditional, none))  # PKCS#1
+    _write_key(paths["jwt_rsa_pk8_der"], rsa_key.private_bytes(der, pkcs8, none))
     ec_key = ec.generate_private_key(ec.SECP256R1())
-    _write(paths["jwt_ec_key"], ec_key.private_bytes(pem, traditional, none))  # SEC1
-    _write(paths["jwt_ec_pk8_pem"], ec_key.private_bytes(pem, pkcs8, none))
+    _write_key(paths["jwt_ec_key"], ec_key.private_bytes(pem, traditional, none))  # SEC1
+    _write_key(paths["jwt_ec_pk8_pem"], ec_key.private_bytes(pem, pkcs8, none))
     keys = [
         RSAKey.import_key(rsa_key.public_key(), {"kid": JWT_RSA_KID, "alg": "RS256", "use": "sig"}),
         ECKey.import_key(ec_key.public_key(), {"kid": JWT_EC_KID, "alg": "ES256", "use": "sig"}),
@@ -169,7 +177,7 @@ def make_pki(directory, server_hosts=DEFAULT_SERVER_HOSTS):
     `jwt_rsa_pk8_der`, `jwt_ec_key`, `jwt_ec_pk8_pem`, `jwks_json`) plus `dir`.
     `server_hosts` are the names/IP addresses in the server certificate.
     """
-    os.makedirs(directory, exist_ok=True)
+    private_dir(directory)  # private keys inside
     paths = pki_paths(directory)
     hosts = list(dict.fromkeys(server_hosts))
 
@@ -182,8 +190,8 @@ def make_pki(directory, server_hosts=DEFAULT_SERVER_HOSTS):
     )
     _write(paths["ca_pem"], server_ca.cert_pem.bytes())
     _write(paths["ca_der"], _pem_to_der(server_ca.cert_pem.bytes()))
-    server.cert_chain_pems[0].write_to_path(paths["server_pem"])
-    server.private_key_pem.write_to_path(paths["server_key"])
+    _write(paths["server_pem"], server.cert_chain_pems[0].bytes())
+    _write_key(paths["server_key"], server.private_key_pem.bytes())
 
     client_ca = trustme.CA(organization_name="devauth", organization_unit_name="dev-as client CA")
     _write(paths["client_ca_pem"], client_ca.cert_pem.bytes())
@@ -197,8 +205,8 @@ def make_pki(directory, server_hosts=DEFAULT_SERVER_HOSTS):
 
     _write_jwt_keys(paths)
 
-    with open(os.path.join(directory, MANIFEST), "w") as f:
-        json.dump({"server_hosts": hosts, "files": sorted(FILES)}, f, indent=2)
+    manifest = {"server_hosts": hosts, "files": sorted(FILES)}
+    _write(os.path.join(directory, MANIFEST), json.dumps(manifest, indent=2).encode())
     return paths
 
 

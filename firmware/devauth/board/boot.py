@@ -99,8 +99,8 @@ def check_settings(board, s):
     wd = board.p["watchdog_ms"]
     if wd and isinstance(t, int) and t * 1000 >= wd:
         board.out(
-            "Warning: the watchdog (%d s) is shorter than the network timeout (%d s): "
-            "a stalled connection restarts the board" % (wd // 1000, t)
+            "Note: the watchdog (%d s) is shorter than the network timeout (%d s): "
+            "each request is cut at %d ms" % (wd // 1000, t, wd * 3 // 4)
         )
 
 

@@ -105,6 +105,12 @@ def _optional(name):
         return None
 
 
+def request_deadline_ms(watchdog_ms):
+    """How long one HTTP request may take: 3/4 of the watchdog period (the watchdog is not fed
+    while a request is under way), or None without a watchdog."""
+    return watchdog_ms * 3 // 4 if watchdog_ms else None
+
+
 class BoardClock:
     """The clock app.run and the flow get: devauth.clock's ticks, with a sleep that services the
     board (watchdog, button, LED, Wi-Fi link) every SLICE_MS."""
@@ -252,6 +258,7 @@ class Board:
                     height=h,
                     ui=self.ui,
                     on_signed_in=self.on_signed_in,
+                    request_deadline_ms=request_deadline_ms(self.p["watchdog_ms"]),
                 )
             except NewSignIn:
                 self.in_app = False

@@ -7,14 +7,29 @@ tls_client_auth, and keeps one connection alive across the device authorization 
 poll, reconnecting when the server closes it.
 
 Everything read from the network is bounded: status line, header lines, header count, total header
-bytes and the body (Content-Length or chunked). Redirects are never followed.
+bytes and the body (Content-Length or chunked), and so is the time: `timeout` bounds each socket
+wait and `deadline` the whole request (connect, handshake, send, reply), so a server dripping
+one byte a second cannot hold a request past it (a board's watchdog is not fed meanwhile; name
+resolution is the one step it cannot cut short). Redirects are never followed.
 """
 
 import gc
 import socket
 
-from devauth.errors import NetworkError, ProtocolError, TLSError, clip
-from devauth.net.url import split_url
+from devauth import clock as _clock
+from devauth.errors import NetworkError, ProtocolError, TLSError
+from devauth.net.reply import (  # noqa: F401 (MAX_BODY, Response: the client's public names)
+    MAX_BODY,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    Response,
+    ascii_text,
+    deadline_error,
+    is_timeout,
+    oneline,
+    oserr,
+)
+from devauth.net.url import decimal, split_url
 
 try:
     from micropython import const
@@ -30,48 +45,9 @@ except ImportError:  # MicroPython < 1.23 called it ssl
     tls = None
 
 MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
-MAX_HEADER_BYTES = const(16384)  # all header lines together
-MAX_HEADERS = const(64)
-MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
-
 # Only these response headers are kept; the rest are read and dropped.
 _KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
-
-
-class Response:
-    """A reply. Its body may be a view into the client's reply buffer: use it (`json()`) before
-    the next request on the same client, as every caller here does."""
-
-    __slots__ = ("status", "headers", "_body")
-
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # {lower-case name (str): value (str)} for the _KEEP headers
-        self._body = body  # bytes, or a memoryview into the reply buffer
-
-    @property
-    def body(self):
-        """The body as bytes (a copy)."""
-        return bytes(self._body)
-
-    def json(self, what):
-        """The body as a JSON object; ProtocolError naming `what` otherwise."""
-        import json
-
-        try:
-            try:
-                # MicroPython parses straight from the buffer: no copy of a large reply.
-                obj = json.loads(self._body)
-            except TypeError:  # CPython's json takes str/bytes only
-                obj = json.loads(bytes(self._body))
-        except (ValueError, UnicodeError):
-            raise ProtocolError(
-                "%s: reply is not valid JSON (HTTP %d)" % (what, self.status)
-            ) from None
-        if not isinstance(obj, dict):
-            raise ProtocolError("%s: reply is not a JSON object (HTTP %d)" % (what, self.status))
-        return obj
 
 
 class HTTPClient:
@@ -85,12 +61,20 @@ class HTTPClient:
         allow_http=False,
         timeout=15,
         max_body=MAX_BODY,
+        deadline=None,
+        clock=_clock,
     ):
+        """`timeout`: seconds each socket wait may take; `deadline`: seconds a whole request may
+        take (default: `timeout`), measured on `clock`'s ticks."""
         self.ca_certificates = ca_certificates
         self.client_certificate = client_certificate
         self.client_key = client_key
         self.allow_http = allow_http
         self.timeout = timeout
+        self.deadline_ms = int((timeout if deadline is None else deadline) * 1000)
+        self.clock = clock
+        self._until = 0  # ticks: when the request under way must be over
+        self._wait_ms = 0  # the socket timeout set now, in ms
         self.max_body = max_body
         self._key = None  # (scheme, host, port) of the open connection
         self._sock = None  # the raw socket
@@ -124,13 +108,27 @@ class HTTPClient:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
         head = _request_head(method, host, port, default, path, body, headers)
+        # One write: a separate small body segment would wait on the delayed ACK. The request is
+        # put together in the reply buffer (free until the reply is read), not in a new string:
+        # right after a TLS handshake the heap may hold no contiguous block for one.
+        size = len(head) + (len(body) if body else 0)
+        if size <= len(self._buf):
+            out = memoryview(self._buf)[:size]
+            out[: len(head)] = head
+            if body:
+                out[len(head) :] = body
+        else:
+            out = head + body if body else head
+        clock = self.clock
+        self._until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
+        self._wait_ms = 0
         while True:
             reused = self._io is not None
             if not reused:
                 self._connect(key)
+            self._left()
             try:
-                # One write: a separate small body segment would wait on the delayed ACK.
-                self._write(head + body if body else head)
+                self._write(out)
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
@@ -151,6 +149,27 @@ class HTTPClient:
             self.close()
         return resp
 
+    def _left(self):
+        """ms left of the request's deadline; NetworkError (timed out) once it has passed.
+
+        Called after every read and write: each socket wait is also cut to the time left, so a
+        request never outlives its deadline by more than one `timeout`-bounded step.
+        """
+        left = self.clock.ticks_diff(self._until, self.clock.ticks_ms())
+        if left <= 0:
+            self.close()
+            raise deadline_error(self.deadline_ms)
+        want = min(left, self.timeout * 1000)
+        if want < self._wait_ms - 250 or not self._wait_ms:
+            self._wait_ms = want
+            s = self._io if hasattr(self._io, "settimeout") else self._sock
+            if s is not None:
+                try:
+                    s.settimeout(want / 1000)
+                except (OSError, AttributeError):
+                    pass
+        return left
+
     def close(self):
         for s in (self._io, self._sock):
             if s is not None:
@@ -168,15 +187,16 @@ class HTTPClient:
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         except OSError as e:
-            raise NetworkError("cannot resolve %s (%s)" % (host, _oserr(e))) from None
+            raise NetworkError("cannot resolve %s (%s)" % (host, oserr(e))) from None
         sock = socket.socket(ai[0], socket.SOCK_STREAM)
         self._sock = sock
+        self._wait_ms = 0
         try:
-            sock.settimeout(self.timeout)
+            self._left()  # sets the socket timeout: the time left, at most `timeout`
             sock.connect(ai[-1])
         except OSError as e:
             self.close()
-            raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, _oserr(e))) from None
+            raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, oserr(e))) from None
         self.connections += 1
         if scheme == "https":
             self._io = self._handshake(sock, host)
@@ -224,17 +244,17 @@ class HTTPClient:
             return ctx.wrap_socket(sock, server_hostname=host)
         except ValueError as e:  # mbedTLS reports verification failures as ValueError
             self.close()
-            raise TLSError("server certificate for %s rejected: %s" % (host, _oneline(e))) from None
+            raise TLSError("server certificate for %s rejected: %s" % (host, oneline(e))) from None
         except OSError as e:
             self.close()
-            if _is_timeout(e):
+            if is_timeout(e):
                 raise NetworkError("TLS handshake with %s timed out" % host) from None
             if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
                 raise NetworkError(
-                    "TLS handshake with %s cut off (%s)" % (host, _oserr(e))
+                    "TLS handshake with %s cut off (%s)" % (host, oserr(e))
                 ) from None
             raise TLSError(
-                "TLS handshake with %s failed (%s)" % (host, _oserr(e)), "TLS handshake failed"
+                "TLS handshake with %s failed (%s)" % (host, oserr(e)), "TLS handshake failed"
             ) from None
 
     # -- I/O -------------------------------------------------------------------------------
@@ -247,8 +267,9 @@ class HTTPClient:
                 if not n:
                     raise OSError(110)
                 view = view[n:]
+                self._left()
         except OSError as e:
-            raise NetworkError("sending failed (%s)" % _oserr(e)) from None
+            raise NetworkError("sending failed (%s)" % oserr(e)) from None
 
     def _readline(self, limit):
         """One line (LF kept, cut at `limit` bytes) -> (bytes, its length on the wire).
@@ -264,6 +285,7 @@ class HTTPClient:
                 r = io.readinto(one)
                 if r is None:  # MicroPython: EAGAIN once the socket timeout expires
                     raise OSError(110)
+                self._left()
                 if not r:
                     if total:
                         raise NetworkError("connection closed mid-reply")
@@ -288,6 +310,7 @@ class HTTPClient:
                 if not r:
                     raise NetworkError("connection closed mid-reply")
                 got += r
+                self._left()
         except OSError as e:
             raise _network(e) from None
 
@@ -299,7 +322,7 @@ class HTTPClient:
             if not line:
                 raise NetworkError("server closed the connection without replying")
             if not line.startswith(b"HTTP/1.") or len(line) < 12 or not line[9:12].isdigit():
-                raise ProtocolError("reply is not HTTP (status line %s)" % _ascii(line[:40]))
+                raise ProtocolError("reply is not HTTP (status line %s)" % ascii_text(line[:40]))
             status = int(line[9:12])
             if not 100 <= status < 200:
                 return status, line[7] == 0x30  # "HTTP/1.0"
@@ -327,7 +350,7 @@ class HTTPClient:
                 raise ProtocolError("reply has a malformed header line")
             name = line[:colon].strip().lower()
             if name in _KEEP:
-                headers[name.decode()] = _ascii(line[colon + 1 :].strip())
+                headers[name.decode()] = ascii_text(line[colon + 1 :].strip())
 
     def _read_rest(self, status, http10):
         """Headers and body after the status line -> (Response, connection reusable)."""
@@ -350,10 +373,9 @@ class HTTPClient:
             n = self._read_chunked(view)
             framed = True
         elif "content-length" in headers:
-            cl = headers["content-length"]
-            if not cl.isdigit() or len(cl) > 12:
+            n = decimal(headers["content-length"], 12)
+            if n is None:
                 raise ProtocolError("reply has a bad Content-Length")
-            n = int(cl)
             if n > self.max_body:
                 raise ProtocolError(
                     "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
@@ -369,6 +391,7 @@ class HTTPClient:
                     raise _network(e) from None
                 if not r:
                     break
+                self._left()
                 if n >= self.max_body:
                     raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
                 n += r
@@ -435,12 +458,6 @@ def _request_head(method, host, port, default_port, path, body, headers):
     return "".join(parts).encode()
 
 
-def _is_timeout(e):
-    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
-
-
-# The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
-# middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
 _DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
 
 
@@ -448,30 +465,9 @@ def _is_dropped(e):
     return bool(e.args) and e.args[0] in _DROPPED
 
 
-def _oserr(e):
-    if _is_timeout(e):
-        return "timed out"
-    code = e.args[0] if e.args else None
-    names = {103: "aborted", 104: "reset", 111: "refused", 113: "no route", 32: "closed"}
-    if isinstance(code, int):
-        if code < 0:
-            return "mbedTLS -0x%04X" % -code
-        return names.get(code, "errno %d" % code)
-    return _oneline(e)
-
-
 def _network(e):
-    if _is_timeout(e):
+    if is_timeout(e):
         err = NetworkError("server did not answer in time")
         err.timed_out = True
         return err
-    return NetworkError("connection failed mid-reply (%s)" % _oserr(e))
-
-
-def _oneline(e):
-    return clip(str(e).strip().replace("\n", " "), 120)
-
-
-def _ascii(b):
-    """Bytes from the network as printable ASCII (anything else becomes '?')."""
-    return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
+    return NetworkError("connection failed mid-reply (%s)" % oserr(e))

@@ -6,9 +6,19 @@ With `issuer` configured, the endpoints come from the issuer's metadata: first
 Endpoints set explicitly in the config win. For tls_client_auth, RFC 8705 §5
 `mtls_endpoint_aliases` replace the endpoints they name (PingFederate may serve mTLS on its own
 port). The metadata is cached in state_dir and fetched again when the cache is dropped.
+
+Mix-up defence: metadata may only name endpoints on the issuer's own host (any port), or on a
+host listed in the config's `discovery_allowed_hosts`; every URL passes the same check as a
+configured one (devauth.net.url.split_url). The cache records a fingerprint of the settings
+that made it (issuer, client, method, allowed hosts, http policy): another config fetches anew,
+and a cached entry is checked again on every load.
 """
 
+import binascii
+import hashlib
+
 from devauth.errors import DevauthError, ProtocolError
+from devauth.net.url import split_url
 from devauth.oauth import tokens
 
 _ENDPOINTS = ("device_authorization_endpoint", "token_endpoint", "revocation_endpoint")
@@ -44,42 +54,79 @@ def fetch(config, transport):
     raise DevauthError("discovery: no metadata for the issuer (%s)" % last, "Discovery failed")
 
 
+def fingerprint(config):
+    """A short hash of the settings the cached metadata was fetched and checked under."""
+    h = hashlib.sha256()
+    for part in (
+        config.issuer,
+        config.client_id,
+        config.token_endpoint_auth_method,
+        ",".join(config.discovery_allowed_hosts),
+        "http" if config.allow_insecure_http else "https",
+    ):
+        h.update(part.encode())
+        h.update(b"\n")
+    return binascii.hexlify(h.digest()[:16]).decode()
+
+
+def check_url(config, key, url):
+    """A discovered URL -> itself; ProtocolError unless it is a clean http(s) URL on an allowed
+    host (the issuer's, or one in discovery_allowed_hosts)."""
+    if not isinstance(url, str):
+        raise ProtocolError("discovery: %s is not a string" % key)
+    try:
+        scheme, host, _, _ = split_url(url)
+    except ValueError as e:
+        raise ProtocolError("discovery: %s %s" % (key, e)) from None
+    if scheme != "https" and not config.allow_insecure_http:
+        raise ProtocolError("discovery: %s is not an https URL" % key)
+    host = host.lower()
+    if host != split_url(config.issuer)[1].lower() and host not in config.discovery_allowed_hosts:
+        raise ProtocolError(
+            "discovery: %s is on host %s, not the issuer's (add it to discovery_allowed_hosts "
+            "if that is intended)" % (key, host[:60])
+        )
+    return url
+
+
 def apply(config, meta):
     """Fill the endpoints the config left unset from `meta` (mTLS aliases for tls_client_auth)."""
     aliases = meta.get("mtls_endpoint_aliases")
-    use_aliases = config.token_endpoint_auth_method == "tls_client_auth" and isinstance(
-        aliases, dict
-    )
+    if aliases is not None and not isinstance(aliases, dict):
+        raise ProtocolError("discovery: mtls_endpoint_aliases is not an object")
+    use_aliases = config.token_endpoint_auth_method == "tls_client_auth" and aliases
     for key in _ENDPOINTS:
         if getattr(config, key):
             continue  # explicit configuration wins
         url = aliases.get(key) if use_aliases else None
-        url = url or meta.get(key)
-        if url is None:
-            continue
-        if not isinstance(url, str) or not (
-            url.startswith("https://") or (config.allow_insecure_http and url.startswith("http://"))
-        ):
-            raise ProtocolError("discovery: %s is not an https URL" % key)
+        if url is not None:
+            check_url(config, "mtls_endpoint_aliases." + key, url)
+        else:
+            url = meta.get(key)
+            if url is None:
+                continue
+            check_url(config, key, url)
         setattr(config, key, url)
     for key in ("device_authorization_endpoint", "token_endpoint"):
         if not getattr(config, key):
             raise ProtocolError("discovery: the server metadata has no %s" % key)
 
 
-def configure(config, transport):
+def configure(config, transport, say=None):
     """Resolve the endpoints: from the cache in state_dir, else from the server (then cached)."""
     if not config.issuer:
         return
-    meta = tokens.read(config.state_dir, tokens.METADATA)
-    if meta is None or meta.get("issuer") != config.issuer:
+    made = fingerprint(config)
+    meta = tokens.read(config.state_dir, tokens.METADATA, say)
+    if meta is None or meta.get("issuer") != config.issuer or meta.get("config") != made:
         meta = fetch(config, transport)
-        keep = {"issuer": meta["issuer"]}
+        keep = {"issuer": meta["issuer"], "config": made}
         for key in _ENDPOINTS + ("mtls_endpoint_aliases",):
-            if key in meta:
+            if meta.get(key) is not None:
                 keep[key] = meta[key]
+        apply(config, keep)  # checked before it is cached
         tokens.write(config.state_dir, tokens.METADATA, keep)
-        meta = keep
+        return
     apply(config, meta)
 
 

@@ -22,6 +22,7 @@ from devauth.errors import (
     ServerBusy,
     clip,
 )
+from devauth.net.url import decimal
 from devauth.oauth import auth
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -203,11 +204,9 @@ def parse_token(obj):
 def error_reply(resp, what):
     """Turn a non-200 reply into the exception the poll loop classifies (RFC 6749 §5.2)."""
     if resp.status >= 500 or resp.status == 429:
-        ra = resp.headers.get("retry-after", "")
-        return ServerBusy(
-            "%s: server busy (HTTP %d)" % (what, resp.status),
-            int(ra) if ra.isdigit() and len(ra) < 7 else None,
-        )
+        # RFC 9110 §10.2.3: delay-seconds, ASCII digits only ('²'.isdigit() is true).
+        ra = decimal(resp.headers.get("retry-after", ""), 6)
+        return ServerBusy("%s: server busy (HTTP %d)" % (what, resp.status), ra)
     try:
         obj = resp.json(what)
         error = obj.get("error")

@@ -32,7 +32,7 @@ class Session:
 
     def stored(self):
         """The stored token record (dict) or None. Never printed: it holds the tokens."""
-        return tokens.load_token(self.config.state_dir)
+        return tokens.load_token(self.config.state_dir, self.ui.say)
 
     def valid(self, rec, margin=REFRESH_MARGIN):
         """Whether `rec` can be used for `margin` more seconds (unknown expiry counts as valid)."""
@@ -155,12 +155,12 @@ class Session:
         """The stored pending device code with the time it has left, or None."""
         from devauth.oauth.flow import parse_device_code
 
-        p = tokens.read(self.config.state_dir, tokens.PENDING)
+        p = tokens.read(self.config.state_dir, tokens.PENDING, self.ui.say)
         now = self._now()
-        if p is None or now is None or not isinstance(p.get("expires_at"), int):
+        if p is None or now is None:  # the fields' types were checked on reading
             return None
         left = p["expires_at"] - now
-        if left <= p.get("interval", 5):
+        if left <= p["interval"]:
             tokens.delete(self.config.state_dir, tokens.PENDING)
             return None
         p["expires_in"] = left

@@ -1,12 +1,27 @@
 """The token store in `state_dir`: tokens, a pending sign-in and cached metadata, as JSON files.
 
-Every file is written to a temporary name, flushed, then renamed over the old one (POSIX rename
-and LittleFS replace atomically), so a power cut leaves the old or the new file, never half of
-one. A file that does not parse is set aside as `<name>.corrupt` and treated as absent.
+Writing `name` (power-cut safe on LittleFS, FAT and POSIX):
+1. the new content goes to `name.tmp`, which is flushed, fsync'd where `os` can (CPython) and
+   closed; `os.sync()` where a MicroPython port has it (ESP32, RP2) pushes it to flash before
+   the rename and after it;
+2. `name.tmp` is renamed over `name` (POSIX and LittleFS replace atomically). FAT cannot rename
+   over a file: there `name` is first renamed to `name.bak`, then `name.tmp` to `name`, then
+   `name.bak` removed; until then a reader that finds no `name` takes `name.bak`.
+So a cut at any point leaves the old content or the new, never none and never half of one.
+
+Reading checks every field's type (devauth.oauth.schema; a file with valid JSON but a wrong
+type would otherwise fail on every start): a file that does not parse or does not fit is
+renamed `name.corrupt`, one line says so (through `say`), and it counts as absent.
+
+On a host (CPython) the directory is made 0700 and every file 0600: they hold the refresh token
+and the device code. MicroPython's `os` has no chmod (a board has no other local users; on the
+unix port `devauth run` starts the firmware with umask 077).
 """
 
 import json
 import os
+
+from devauth import unload
 
 TOKEN = "token.json"  # access_token, token_type, refresh_token, scope, expires_at, obtained_at
 PENDING = "pending.json"  # a device code being polled, so a reboot resumes it
@@ -22,7 +37,7 @@ def _exists(path):
 
 
 def makedirs(path):
-    """Create `path` and its parents (MicroPython's os has no makedirs)."""
+    """Create `path` and its parents (MicroPython's os has no makedirs); `path` itself 0700."""
     cur = "/" if path.startswith("/") else ""
     for part in path.split("/"):
         if part:
@@ -30,48 +45,91 @@ def makedirs(path):
             if not _exists(cur):
                 os.mkdir(cur)
             cur += "/"
+    if hasattr(os, "chmod"):  # CPython; MicroPython's os has no chmod (nor other users)
+        os.chmod(path, 0o700)
+
+
+# os.sync() pushes writes to flash on the ports that have it (ESP32, RP2). A host (CPython)
+# fsyncs the file instead: its os.sync() would flush every disk of the machine.
+_SYNC = None if hasattr(os, "fsync") else getattr(os, "sync", None)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def write(state_dir, name, obj):
-    """Write `obj` as JSON to state_dir/name atomically; returns the path."""
-    makedirs(state_dir)
+    """Write `obj` as JSON to state_dir/name, power-cut safe (see the module doc); -> the path."""
+    makedirs(state_dir)  # 0700 first: no other user can reach a file inside, even for a moment
     path = state_dir + "/" + name
     tmp = path + ".tmp"
+    _remove(tmp)  # a stale file (or a planted link) is replaced, never written through
     with open(tmp, "w") as f:
+        if hasattr(os, "chmod"):
+            os.chmod(tmp, 0o600)
         json.dump(obj, f)
         f.flush()
+        if hasattr(os, "fsync"):
+            os.fsync(f.fileno())
+    if _SYNC:
+        _SYNC()
     try:
         os.rename(tmp, path)
-    except OSError:  # FAT cannot rename over an existing file
-        os.remove(path)
+    except OSError:  # FAT cannot rename over an existing file: keep the old one as .bak
+        bak = path + ".bak"
+        _remove(bak)
+        os.rename(path, bak)
         os.rename(tmp, path)
+        if _SYNC:
+            _SYNC()
+        _remove(bak)
+    if _SYNC:
+        _SYNC()
     return path
 
 
-def read(state_dir, name):
-    """The JSON object in state_dir/name, or None (absent, or corrupt and set aside)."""
+def read(state_dir, name, say=None):
+    """The checked JSON object in state_dir/name, or None (absent, or set aside as .corrupt).
+
+    `say(line)` is told when a file is set aside. A `name.bak` (left by a cut in the middle of
+    a FAT write) stands in for a missing `name`.
+    """
     path = state_dir + "/" + name
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError:
-        return None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
+    for p in (path, path + ".bak"):
         try:
-            os.rename(path, path + ".corrupt")
+            with open(p) as f:
+                data = json.load(f)
         except OSError:
-            pass
+            continue
+        except ValueError:
+            data = None
+        if data is None:
+            fault = "is not valid JSON"
+        else:  # the checker is loaded for this and unloaded: reads are rare, the heap is not
+            from devauth.oauth import schema
+
+            fault = schema.check(name, data)
+            unload("devauth.oauth.schema")
+        if fault is None:
+            return data
+        try:
+            os.rename(p, path + ".corrupt")
+        except OSError:
+            _remove(p)
+        if say is not None:
+            # The fault names a field, never its value: these files hold secrets.
+            say("%s %s: set aside as %s.corrupt" % (p, fault, name))
         return None
-    return data
+    return None
 
 
 def delete(state_dir, name):
-    try:
-        os.remove(state_dir + "/" + name)
-    except OSError:
-        pass
+    path = state_dir + "/" + name
+    for p in (path, path + ".bak", path + ".tmp"):
+        _remove(p)
 
 
 def record(token, now):
@@ -89,11 +147,5 @@ def record(token, now):
     }
 
 
-def load_token(state_dir):
-    data = read(state_dir, TOKEN)
-    if data is None:
-        return None
-    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        delete(state_dir, TOKEN)
-        return None
-    return data
+def load_token(state_dir, say=None):
+    return read(state_dir, TOKEN, say)

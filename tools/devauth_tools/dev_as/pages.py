@@ -1,7 +1,16 @@
 """The Flask application: the OAuth endpoints through Authlib, the approval page, stats and
-metadata."""
+metadata.
+
+The approval page is protected against cross-site request forgery (`--advertise-host` puts it on
+a LAN, where any page a person visits could otherwise post "approve" for an attacker's code): a
+GET sets a random token in a cookie (HttpOnly, Secure, SameSite=Strict, this path only) and in a
+hidden form field; a POST is decided only when both are present and equal (double submit) and,
+when the browser sends an Origin, it is this server's own.
+"""
 
 import functools
+import hmac
+import secrets
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationEndpoint
@@ -65,7 +74,41 @@ def _page(title, body, status=200):
     return Response(html, status=status, mimetype="text/html")
 
 
-def _form_page(code="", error=None, info=None, status=200):
+CSRF_COOKIE = "devauth_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def _csrf_token():
+    """The page's token: the browser's own (cookie) when it has a well-formed one, else new."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if len(token) == 43 and token.replace("-", "").replace("_", "").isalnum():
+        return token
+    return secrets.token_urlsafe(32)
+
+
+def _csrf_ok():
+    """Whether this POST comes from a form this server served to this browser."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.form.get(CSRF_FIELD, "")
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
+def _with_csrf(response, token):
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=True,
+        samesite="Strict",
+        path=USER_AUTHZ_PATH,
+    )
+    return response
+
+
+def _form_page(code="", error=None, info=None, status=200, token=""):
     parts = []
     if error:
         parts.append(f'<p class="error">{escape(error)}</p>')
@@ -74,6 +117,7 @@ def _form_page(code="", error=None, info=None, status=200):
     parts.append(
         "<p>Enter the code shown on your device.</p>\n"
         f'<form method="post" action="{USER_AUTHZ_PATH}">\n'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">\n'
         '<label for="user_code">Code</label><br>\n'
         '<input type="text" id="user_code" name="user_code" autocomplete="off" '
         'autocapitalize="characters" spellcheck="false" placeholder="XXXX-XXXX" '
@@ -82,7 +126,7 @@ def _form_page(code="", error=None, info=None, status=200):
         '<button type="submit" name="action" value="deny">Deny</button>\n'
         "</form>"
     )
-    return _page("Connect a device", "\n".join(parts), status)
+    return _with_csrf(_page("Connect a device", "\n".join(parts), status), token)
 
 
 def _describe_request(cred):
@@ -163,18 +207,23 @@ def create_app(store):
 
     @app.route(USER_AUTHZ_PATH, methods=["GET", "POST"])
     def user_authz():
+        token = _csrf_token()
         if request.method != "POST":
             code = normalize_user_code(request.args.get("user_code", ""))
             status, cred = store.lookup(code) if code else ("unknown", None)
             info = _describe_request(cred) if status == "pending" else None
-            return _form_page(code, info=info)
+            return _form_page(code, info=info, token=token)
         code = request.form.get("user_code", "")
+        if not _csrf_ok():
+            request.environ["devauth.note"] = "refused: no valid CSRF token"
+            error = "This form expired or came from another site: check the code and try again."
+            return _form_page(code, error=error, status=403, token=token)
         action = request.form.get("action")
         if action not in ("approve", "deny"):
-            return _form_page(code, error="Choose Approve or Deny.", status=400)
+            return _form_page(code, error="Choose Approve or Deny.", status=400, token=token)
         status, cred = store.decide(code, approved=action == "approve")
         if status == "unknown":
-            return _form_page(code, error="Unknown or expired code", status=400)
+            return _form_page(code, error="Unknown or expired code", status=400, token=token)
         if status != "pending":
             request.environ["devauth.note"] = f"already {status}"
             return _page(

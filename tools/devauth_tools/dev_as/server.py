@@ -178,7 +178,7 @@ class _Handler(WSGIRequestHandler):
         length = environ.get("CONTENT_LENGTH", "").strip()
         if not length:
             return _BodyReader(self.rfile, 0)
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # "\xb2".isdigit() is true
             return None
         return _BodyReader(self.rfile, int(length))
 

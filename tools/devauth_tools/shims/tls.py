@@ -34,6 +34,9 @@ class _Stream:
     def write(self, data):
         return self._f.write(data)
 
+    def settimeout(self, seconds):
+        self._s.settimeout(seconds)
+
     def close(self):
         self._f.close()
         self._s.close()
