@@ -80,7 +80,11 @@ def test_bad_device_authorization_replies_are_one_line_errors():
         ({"user_code": "AB\x1b[2J"}, "characters a screen cannot show"),
         ({"verification_uri": None}, "verification_uri is missing"),
         ({"verification_uri": "javascript:alert(1)"}, "not a printable http(s) URL"),
-        ({"expires_in": "600"}, "expires_in is not a whole number"),
+        ({"expires_in": "600s"}, "expires_in is not a whole number"),
+        ({"expires_in": "\u00b2"}, "expires_in is not a whole number"),
+        ({"expires_in": "-5"}, "expires_in is not a whole number"),
+        ({"expires_in": "99999999999"}, "expires_in is not a whole number"),
+        ({"interval": "1000000000"}, "interval 1000000000 is outside"),
         ({"expires_in": -5}, "expires_in -5 is outside"),
         ({"interval": 10**9}, "interval 1000000000 is outside"),
         ({"interval": True}, "interval is not a whole number"),
@@ -205,7 +209,9 @@ def test_token_reply_is_validated():
     raises(ProtocolError, parse_token, {"access_token": "x", "token_type": "mac"})
     raises(ProtocolError, parse_token, {"token_type": "Bearer"})
     raises(
-        ProtocolError, parse_token, {"access_token": "x", "token_type": "Bearer", "expires_in": "1"}
+        ProtocolError,
+        parse_token,
+        {"access_token": "x", "token_type": "Bearer", "expires_in": "1.5"},
     )
     flow, _, _, _ = _flow([(200, b'{"access_token": "x", ')])
     assert "not valid JSON" in str(raises(ProtocolError, flow.poll, _code()))
@@ -217,7 +223,8 @@ def test_client_secret_basic_encodes_before_base64_on_both_endpoints():
     flow, t, _, _ = _flow([(200, PING), (200, TOKEN)], "client_secret_basic", "s3cr:t/+&=% \u00e9")
     flow.poll(flow.request_code())
     for _, body, headers, _ in t.sent:
-        assert b"client_id" not in body and b"s3cr" not in body
+        # client_id in the body too (PingFederate: "included with every request"), the secret not
+        assert body.startswith(b"client_id=df_client&") and b"s3cr" not in body
         name, value = headers[0]
         assert name == "Authorization" and value.startswith("Basic ")
         decoded = binascii.a2b_base64(value[6:])

@@ -68,13 +68,12 @@ class Session:
 
     def refresh(self, rec):
         """RFC 6749 §6: a new access token from the refresh token; the record is saved."""
-        from devauth.oauth.flow import parse_token
+        from devauth.oauth.flow import parse_token, result
 
         form = [("grant_type", "refresh_token"), ("refresh_token", rec["refresh_token"])]
+        form.extend(self.config.token_params)  # e.g. Entra v1's resource
         resp = auth.post(self.config, self.transport, self.config.token_endpoint, form, self._now())
-        if resp.status != 200:
-            raise error_reply(resp, "refresh")
-        token = parse_token(resp.json("refresh"))
+        token = parse_token(result(resp, "refresh"))  # GitHub: errors with HTTP 200, forms
         if token.refresh_token is None:  # no rotation: the old refresh token stays valid
             token.refresh_token = rec["refresh_token"]
         new = tokens.record(token, self._now())
