@@ -255,7 +255,7 @@ def _preset(data):
             )
         if not isinstance(name, str) or name not in providers.PRESETS:
             raise ConfigError(
-                "provider %s is not one of %s" % (_show(name), ", ".join(providers.PRESETS))
+                "provider %s is not one of %s" % (_show(name), ", ".join(sorted(providers.PRESETS)))
             )
         keys, base, device, token, revoke, settings = providers.PRESETS[name]
     finally:
