@@ -246,14 +246,16 @@ def reply(resp, what):
             "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
         ) from None
     error = obj.get("error")
-    if error is not None:
-        if not isinstance(error, str) or not error:
-            raise ProtocolError("%s: error is not a non-empty string" % what)
+    if isinstance(error, str) and error:
         return obj, _clip(error)
+    if resp.status == 429 or (
+        resp.status == 403 and obj.get("error_code") == "rate_limit_exceeded"
+    ):
+        raise _busy(resp, what)
+    if error is not None:
+        raise ProtocolError("%s: error is not a non-empty string" % what)
     if resp.status == 200:
         return obj, None
-    if resp.status == 429 or obj.get("error_code") == "rate_limit_exceeded":
-        raise _busy(resp, what)
     raise ProtocolError("%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status))
 
 
