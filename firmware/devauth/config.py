@@ -45,7 +45,7 @@ _KEYS = (
     "http_client",
     "timeout",
 )
-# A provider preset and where its server is; extra request parameters (see _preset, _params).
+# A provider preset and where its server is; extra request parameters (devauth.providers).
 _PROVIDER_KEYS = ("provider", "base_url", "domain", "tenant", "realm")
 _PROVIDER_KEYS += ("extra_params", "token_extra_params")
 
@@ -107,9 +107,11 @@ def from_dict(data, base=""):
     for key in data:
         if key not in _KEYS and key not in _PROVIDER_KEYS:
             raise ConfigError("unknown key %s" % key)
-    data, preset = _preset(data)
     c = Config()
-    _params(c, data, preset)
+    for key in _PROVIDER_KEYS:
+        if key in data:
+            data = _providers(c, data)
+            break
     c.client_id = _text(data, "client_id", required=True)
     c.scope = _text(data, "scope")
     c.board = _text(data, "board") or c.board
@@ -237,94 +239,14 @@ def _jwt_settings(c, data, base):
     c.token_endpoint_auth_signing_alg = kind
 
 
-def _preset(data):
-    """`provider`: fill the endpoints and settings from devauth.providers (explicit keys win).
-    -> (the config with the preset's keys filled in, the preset's settings or None)."""
-    name = data.get("provider")
-    for key in ("base_url", "domain", "tenant", "realm"):
-        if key in data and name is None:
-            raise ConfigError("%s is set but no provider uses it" % key)
-    if name is None:
-        return data, None
+def _providers(c, data):
+    """A preset or extra parameters: devauth.providers, on the heap only while it works."""
     from devauth import providers, unload
 
     try:
-        if isinstance(name, str) and name in providers.UNSUPPORTED:
-            raise ConfigError(
-                "provider %s is not supported: %s" % (name, providers.UNSUPPORTED[name])
-            )
-        if not isinstance(name, str) or name not in providers.PRESETS:
-            raise ConfigError(
-                "provider %s is not one of %s" % (_show(name), ", ".join(sorted(providers.PRESETS)))
-            )
-        keys, base, device, token, revoke, settings = providers.PRESETS[name]
+        return providers.apply(c, data)
     finally:
         unload("devauth.providers")
-    for key in ("base_url", "domain", "tenant", "realm"):
-        if key in data and key not in keys:
-            raise ConfigError("%s is set but provider %s does not use it" % (key, name))
-    values = []
-    for key in keys:
-        v = _text(data, key, required=True)
-        if key == "base_url":
-            _url(data, key, _flag(data, "allow_insecure_http"))
-            v = v.rstrip("/")
-        elif [ch for ch in v if ch not in _NAME_CHARS + ":"]:
-            raise ConfigError("%s must be a name: letters, digits and . - _ : only" % key)
-        values.append(v)
-    base = base % tuple(values) if values else base
-    data = dict(data)
-    filled = [("device_authorization_endpoint", device), ("token_endpoint", token)]
-    if revoke:
-        filled.append(("revocation_endpoint", revoke))
-    for key, path in filled:
-        if key not in data and "issuer" not in data:
-            data[key] = base + path
-    for key in ("token_endpoint_auth_method", "scope"):
-        if settings and key in settings and key not in data:
-            data[key] = settings[key]
-    return data, settings
-
-
-def _params(c, data, preset):
-    """extra_params (device authorization request) and token_extra_params (every token
-    request): {name: string}, checked; a preset's required one is sent to both."""
-    c.provider = data.get("provider")
-    c.extra_params = _param_list(data, "extra_params")
-    c.token_params = _param_list(data, "token_extra_params")
-    if preset and "needs" in preset:
-        need = preset["needs"]
-        if need not in data.get("extra_params", {}):
-            raise ConfigError("provider %s needs extra_params.%s" % (c.provider, need))
-        if need not in data.get("token_extra_params", {}):
-            c.token_params.append((need, data["extra_params"][need]))
-    if preset and "grant" in preset:
-        c.device_grant = preset["grant"]
-
-
-_SET_BY_DEVAUTH = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
-_SET_BY_DEVAUTH += ("scope", "grant_type", "device_code", "code", "refresh_token", "token")
-
-
-def _param_list(data, key):
-    v = data.get(key)
-    if v is None:
-        return []
-    if not isinstance(v, dict) or len(v) > 8:
-        raise ConfigError('%s must be {"name": "value", ...} (at most 8)' % key)
-    out = []
-    for name in sorted(v):
-        if not name or len(name) > 64 or [ch for ch in name if ch not in _NAME_CHARS]:
-            raise ConfigError("%s: %s is not a parameter name" % (key, _show(name)))
-        if name in _SET_BY_DEVAUTH:
-            raise ConfigError("%s.%s is set by devauth, not here" % (key, name))
-        if not isinstance(v[name], str) or not v[name] or len(v[name]) > 512:
-            raise ConfigError("%s.%s must be a string of 1 to 512 characters" % (key, name))
-        out.append((name, v[name]))
-    return out
-
-
-_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 
 def _url(data, key, allow_http, required=True):

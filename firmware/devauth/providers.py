@@ -1,7 +1,9 @@
-"""Provider presets: the endpoints and settings of the servers users point devauth at.
+"""Provider presets (the endpoints and settings of the servers users point devauth at) and
+extra request parameters: `apply(config, data)`, for devauth.config.
 
-devauth.config imports this module only when the config names a `provider`, and unloads it right
-after: the table never stays on the heap. Keys set explicitly in the config win over a preset.
+devauth.config imports this module only when the config uses one of its keys, and unloads it
+right after: neither the table nor this code stays on the heap. Keys set explicitly in the
+config win over a preset.
 
     name: (keys that locate the server, base URL (%s: their values), device authorization path,
            token path, revocation path or None, settings the provider needs or None)
@@ -11,6 +13,8 @@ names an extra_params key the provider requires, also sent with every token requ
 the (grant_type, device code parameter) of a token request that is not RFC 8628's.
 Sources: each provider's documentation (issue 11); see examples/README.md.
 """
+
+from devauth.config import ConfigError, _flag, _show, _text, _url
 
 PRESETS = {
     "pingfederate": (
@@ -87,3 +91,94 @@ UNSUPPORTED = {
     "endpoint with response_type=device_code, polled with grant_type=device and code)",
     "aws": "AWS IAM Identity Center is a JSON API with camelCase fields, not RFC 8628 forms",
 }
+
+
+def apply(c, data):
+    """Fill `c`'s provider settings and extra parameters from `data`; -> `data` with the
+    preset's keys filled in (explicit keys win), for devauth.config to check as usual."""
+    data, preset = _preset(data)
+    _params(c, data, preset)
+    return data
+
+
+def _preset(data):
+    """`provider`: the endpoints and settings of PRESETS (explicit keys win).
+    -> (the config with the preset's keys filled in, the preset's settings or None)."""
+    name = data.get("provider")
+    for key in ("base_url", "domain", "tenant", "realm"):
+        if key in data and name is None:
+            raise ConfigError("%s is set but no provider uses it" % key)
+    if name is None:
+        return data, None
+    if isinstance(name, str) and name in UNSUPPORTED:
+        raise ConfigError("provider %s is not supported: %s" % (name, UNSUPPORTED[name]))
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(
+            "provider %s is not one of %s" % (_show(name), ", ".join(sorted(PRESETS)))
+        )
+    keys, base, device, token, revoke, settings = PRESETS[name]
+    for key in ("base_url", "domain", "tenant", "realm"):
+        if key in data and key not in keys:
+            raise ConfigError("%s is set but provider %s does not use it" % (key, name))
+    values = []
+    for key in keys:
+        v = _text(data, key, required=True)
+        if key == "base_url":
+            _url(data, key, _flag(data, "allow_insecure_http"))
+            v = v.rstrip("/")
+        elif [ch for ch in v if ch not in _NAME_CHARS + ":"]:
+            raise ConfigError("%s must be a name: letters, digits and . - _ : only" % key)
+        values.append(v)
+    base = base % tuple(values) if values else base
+    data = dict(data)
+    filled = [("device_authorization_endpoint", device), ("token_endpoint", token)]
+    if revoke:
+        filled.append(("revocation_endpoint", revoke))
+    for key, path in filled:
+        if key not in data and "issuer" not in data:
+            data[key] = base + path
+    for key in ("token_endpoint_auth_method", "scope"):
+        if settings and key in settings and key not in data:
+            data[key] = settings[key]
+    return data, settings
+
+
+def _params(c, data, preset):
+    """extra_params (device authorization request) and token_extra_params (every token
+    request): {name: string}, checked; a preset's required one is sent to both."""
+    c.provider = data.get("provider")
+    c.extra_params = _param_list(data, "extra_params")
+    c.token_params = _param_list(data, "token_extra_params")
+    if preset and "needs" in preset:
+        need = preset["needs"]
+        if need not in data.get("extra_params", {}):
+            raise ConfigError("provider %s needs extra_params.%s" % (c.provider, need))
+        if need not in data.get("token_extra_params", {}):
+            c.token_params.append((need, data["extra_params"][need]))
+    if preset and "grant" in preset:
+        c.device_grant = preset["grant"]
+
+
+_SET_BY_DEVAUTH = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
+_SET_BY_DEVAUTH += ("scope", "grant_type", "device_code", "code", "refresh_token", "token")
+
+
+def _param_list(data, key):
+    v = data.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, dict) or len(v) > 8:
+        raise ConfigError('%s must be {"name": "value", ...} (at most 8)' % key)
+    out = []
+    for name in sorted(v):
+        if not name or len(name) > 64 or [ch for ch in name if ch not in _NAME_CHARS]:
+            raise ConfigError("%s: %s is not a parameter name" % (key, _show(name)))
+        if name in _SET_BY_DEVAUTH:
+            raise ConfigError("%s.%s is set by devauth, not here" % (key, name))
+        if not isinstance(v[name], str) or not v[name] or len(v[name]) > 512:
+            raise ConfigError("%s.%s must be a string of 1 to 512 characters" % (key, name))
+        out.append((name, v[name]))
+    return out
+
+
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"

@@ -233,30 +233,25 @@ def reply(resp, what):
     Raises ServerBusy for 5xx, and for 429 or Google's quota reply (403 with
     `error_code: rate_limit_exceeded`) without an `error`; ProtocolError for anything else.
     """
-    if resp.status >= 500:
+    status = resp.status
+    if status >= 500:
         raise _busy(resp, what)
     try:
         obj = fields(resp, what)
     except ProtocolError:
-        if resp.status == 429:
-            raise _busy(resp, what) from None
-        if resp.status == 200:
+        if status == 200:
             raise
-        raise ProtocolError(
-            "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
-        ) from None
+        obj = {}  # an HTML error page, say: decided by the status below
     error = obj.get("error")
     if isinstance(error, str) and error:
         return obj, _clip(error)
-    if resp.status == 429 or (
-        resp.status == 403 and obj.get("error_code") == "rate_limit_exceeded"
-    ):
+    if status == 429 or (status == 403 and obj.get("error_code") == "rate_limit_exceeded"):
         raise _busy(resp, what)
+    if status != 200:
+        raise ProtocolError("%s: unexpected HTTP %d reply without an OAuth error" % (what, status))
     if error is not None:
-        raise ProtocolError("%s: error is not a non-empty string" % what)
-    if resp.status == 200:
-        return obj, None
-    raise ProtocolError("%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status))
+        _str(obj, "error", what, 0)  # raises: error is not a non-empty string
+    return obj, None
 
 
 def result(resp, what):
@@ -268,14 +263,14 @@ def result(resp, what):
 
 
 def error_reply(resp, what):
-    """The exception for a reply that is not a success (refresh, revocation)."""
+    """The exception for a reply that is not a success (revocation); never raises."""
     try:
-        obj, error = reply(resp, what)
+        result(resp, what)
     except DevauthError as e:
         return e
-    if error is None:
-        return ProtocolError("%s: unexpected HTTP %d reply" % (what, resp.status))
-    return oauth_error(obj, error, what)
+    return ProtocolError(
+        "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
+    )
 
 
 def oauth_error(obj, error, what):
