@@ -1,8 +1,8 @@
 """Property tests of the JSON handling in devauth.oauth.flow: parse_device_code, parse_token,
-error_reply and Response.json, on any JSON a server could send.
+the reply classifier (reply/result) and Response.json, on any JSON a server could send.
 
 Each either returns a value that meets every documented bound (printable, bounded, https,
-numbers in range) or raises ProtocolError; error_reply always *returns* a DevauthError whose
+numbers in range) or raises ProtocolError; an error reply always raises one DevauthError whose
 message is one printable line. No other exception, whatever the types or sizes.
 """
 
@@ -17,15 +17,15 @@ from devauth.errors import (
     ProtocolError,
     ServerBusy,
 )
+from devauth.net.form import decode
 from devauth.net.http import Response
-from devauth.net.url import decode
 from devauth.oauth.flow import (
     MAX_INTERVAL,
     MAX_URI,
     MAX_USER_CODE,
-    error_reply,
     parse_device_code,
     parse_token,
+    result,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -135,13 +135,22 @@ RETRY_AFTER = st.one_of(
 )
 
 
+def error_reply(resp):
+    """What result() raises for a reply (a success counts as a ProtocolError here)."""
+    try:
+        result(resp, "token endpoint")
+    except DevauthError as e:
+        return e
+    return ProtocolError("token endpoint: a success")
+
+
 @settings(max_examples=600, deadline=None)
 @given(STATUSES, RETRY_AFTER, BODY, st.booleans())
 def test_error_replies_become_one_devauth_error_with_one_printable_line(status, ra, body, form):
     headers = {} if ra is None else {"retry-after": ra}
     if form:  # a server that ignores Accept (GitHub) replies with a form
         headers["content-type"] = "application/x-www-form-urlencoded"
-    err = error_reply(Response(status, headers, body), "token endpoint")
+    err = error_reply(Response(status, headers, body))
     assert isinstance(err, DevauthError)
     assert printable(str(err), 300), repr(str(err))
     try:

@@ -45,13 +45,16 @@ _KEYS = (
     "http_client",
     "timeout",
 )
-# A provider preset and where its server is; extra request parameters (devauth.providers).
-_PROVIDER_KEYS = ("provider", "base_url", "domain", "tenant", "realm")
-_PROVIDER_KEYS += ("extra_params", "token_extra_params")
 
 
 class Config:
     """Validated settings. Secrets live here and nowhere else; `repr` never shows them."""
+
+    # Set on the instance only when a config uses them (devauth.providers): these class
+    # defaults keep every other Config small.
+    extra_params = ()  # (name, value) pairs for the device authorization request
+    token_params = ()  # (name, value) pairs for every token request
+    device_grant = None  # (grant_type, code parameter) when not RFC 8628's (Entra v1)
 
     def __init__(self):
         self.board = "unix"
@@ -76,10 +79,6 @@ class Config:
         self.allow_insecure_http = False
         self.http_client = "builtin"
         self.timeout = 15
-        self.provider = None  # a preset name (devauth.providers)
-        self.extra_params = []  # [(name, value)] for the device authorization request
-        self.token_params = []  # [(name, value)] for every token request
-        self.device_grant = None  # (grant_type, code parameter) when not RFC 8628's (Entra v1)
 
     def __repr__(self):
         return "<Config client_id=%s method=%s>" % (self.client_id, self.token_endpoint_auth_method)
@@ -104,12 +103,9 @@ def load(path):
 
 def from_dict(data, base=""):
     """Validate a parsed config; file names are resolved against `base` (ends with '/')."""
-    for key in data:
-        if key not in _KEYS and key not in _PROVIDER_KEYS:
-            raise ConfigError("unknown key %s" % key)
     c = Config()
-    for key in _PROVIDER_KEYS:
-        if key in data:
+    for key in data:
+        if key not in _KEYS:  # a provider preset, extra parameters, or a typo
             data = _providers(c, data)
             break
     c.client_id = _text(data, "client_id", required=True)
@@ -240,7 +236,8 @@ def _jwt_settings(c, data, base):
 
 
 def _providers(c, data):
-    """A preset or extra parameters: devauth.providers, on the heap only while it works."""
+    """Keys of a preset or extra parameters (a typo otherwise): devauth.providers checks them,
+    on the heap only while it works, so their names cost nothing when they are not used."""
     from devauth import providers, unload
 
     try:

@@ -14,7 +14,9 @@ the (grant_type, device code parameter) of a token request that is not RFC 8628'
 Sources: each provider's documentation (issue 11); see examples/README.md.
 """
 
-from devauth.config import ConfigError, _flag, _show, _text, _url
+from devauth.config import _KEYS, ConfigError, _flag, _show, _text, _url
+
+KEYS = ("provider", "base_url", "domain", "tenant", "realm", "extra_params", "token_extra_params")
 
 PRESETS = {
     "pingfederate": (
@@ -96,6 +98,9 @@ UNSUPPORTED = {
 def apply(c, data):
     """Fill `c`'s provider settings and extra parameters from `data`; -> `data` with the
     preset's keys filled in (explicit keys win), for devauth.config to check as usual."""
+    for key in data:
+        if key not in _KEYS and key not in KEYS:
+            raise ConfigError("unknown key %s" % key)
     data, preset = _preset(data)
     _params(c, data, preset)
     return data
@@ -146,13 +151,12 @@ def _preset(data):
 def _params(c, data, preset):
     """extra_params (device authorization request) and token_extra_params (every token
     request): {name: string}, checked; a preset's required one is sent to both."""
-    c.provider = data.get("provider")
     c.extra_params = _param_list(data, "extra_params")
     c.token_params = _param_list(data, "token_extra_params")
     if preset and "needs" in preset:
         need = preset["needs"]
         if need not in data.get("extra_params", {}):
-            raise ConfigError("provider %s needs extra_params.%s" % (c.provider, need))
+            raise ConfigError("provider %s needs extra_params.%s" % (data["provider"], need))
         if need not in data.get("token_extra_params", {}):
             c.token_params.append((need, data["extra_params"][need]))
     if preset and "grant" in preset:

@@ -262,7 +262,7 @@ def test_explicit_keys_win_over_a_preset():
 def test_a_preset_sets_what_its_provider_needs():
     c = _load(_provider("google", scope=None, client_secret="GOCSPX-s"))
     assert c.token_endpoint_auth_method == "client_secret_post" and c.scope == "openid email"
-    assert c.token_endpoint == "https://oauth2.googleapis.com/token" and c.provider == "google"
+    assert c.token_endpoint == "https://oauth2.googleapis.com/token"
     c = _load(
         _provider(
             "entra-v1", tenant="common", extra_params={"resource": "https://graph.microsoft.com"}
@@ -271,7 +271,7 @@ def test_a_preset_sets_what_its_provider_needs():
     assert c.device_grant == ("device_code", "code")
     assert c.extra_params == c.token_params == [("resource", "https://graph.microsoft.com")]
     assert c.token_endpoint == "https://login.microsoftonline.com/common/oauth2/token"
-    assert _load().device_grant is None and _load().extra_params == []
+    assert _load().device_grant is None and list(_load().extra_params) == []
 
 
 def test_providers_are_unloaded_after_the_config_is_read():

@@ -2,8 +2,8 @@
 (HTML form rules, as RFC 6749 Appendix B uses).
 
 MicroPython has no urllib; this is the one URL splitter (the HTTP clients and the config check use
-it), the one encoder used for request bodies and, per RFC 6749 §2.3.1, for the client id and
-secret before HTTP Basic, and the decoder for servers that reply with a form (GitHub).
+it) and the one encoder used for request bodies and, per RFC 6749 §2.3.1, for the client id and
+secret before HTTP Basic (devauth.net.form decodes the replies of servers that answer with a form).
 """
 
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*"
@@ -30,39 +30,6 @@ def quote(value):
 def encode(pairs):
     """Encode a list of (name, value) pairs as a request body (bytes)."""
     return "&".join(quote(k) + "=" + quote(v) for k, v in pairs).encode()
-
-
-def decode(body):
-    """Parse an application/x-www-form-urlencoded body (bytes) -> {name: value} (str);
-    ValueError on a bad %-escape or bytes that are not UTF-8."""
-    out = {}
-    for part in bytes(body).split(b"&"):
-        if part:
-            eq = part.find(b"=")
-            name, value = (part, b"") if eq < 0 else (part[:eq], part[eq + 1 :])
-            out[_unquote(name)] = _unquote(value)
-    return out
-
-
-def _unquote(b):
-    out = bytearray()
-    i = 0
-    while i < len(b):
-        c = b[i]
-        if c == 0x25:  # "%": two hex digits follow
-            hi, lo = _HEX.find(b[i + 1 : i + 2].upper()), _HEX.find(b[i + 2 : i + 3].upper())
-            if hi < 0 or lo < 0 or i + 3 > len(b):
-                raise ValueError("bad %-escape")
-            c = hi * 16 + lo
-            i += 2
-        elif c == 0x2B:  # "+"
-            c = 0x20
-        out.append(c)
-        i += 1
-    try:
-        return out.decode()
-    except UnicodeError:
-        raise ValueError("not UTF-8") from None
 
 
 def split_url(url):

@@ -28,7 +28,6 @@ from devauth.errors import (
     ProtocolError,
     ServerBusy,
 )
-from devauth.net.url import decode
 from devauth.oauth import auth
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -135,7 +134,7 @@ class DeviceFlow:
                 # interval itself, which wins when larger.
                 interval += SLOW_DOWN_STEP
                 if obj.get("interval") is not None:
-                    asked = _int(obj, "interval", "token endpoint reply", 0, MAX_INTERVAL)
+                    asked = _int(obj, "interval", "token endpoint", 0, MAX_INTERVAL)
                     interval = max(interval, asked)
                 self.observer.retrying("server asked to slow down", interval)
                 continue
@@ -237,7 +236,7 @@ def reply(resp, what):
     if status >= 500:
         raise _busy(resp, what)
     try:
-        obj = fields(resp, what)
+        obj = _fields(resp, what)
     except ProtocolError:
         if status == 200:
             raise
@@ -262,17 +261,6 @@ def result(resp, what):
     return obj
 
 
-def error_reply(resp, what):
-    """The exception for a reply that is not a success (revocation); never raises."""
-    try:
-        result(resp, what)
-    except DevauthError as e:
-        return e
-    return ProtocolError(
-        "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
-    )
-
-
 def oauth_error(obj, error, what):
     """The exception for an OAuth `error` (RFC 6749 §5.2), with the server's description."""
     desc = obj.get("error_description")
@@ -287,17 +275,13 @@ def oauth_error(obj, error, what):
     return cls(error, desc, message="%s: %s%s" % (what, error, ": " + desc if desc else ""))
 
 
-def fields(resp, what):
+def _fields(resp, what):
     """The body as a dict: JSON, or a form when the server ignored our Accept (GitHub does)."""
-    ctype = resp.headers.get("content-type", "").lower()
-    if not ctype.startswith("application/x-www-form-urlencoded"):
-        return resp.json(what)
-    try:
-        return decode(resp.body)
-    except ValueError:
-        raise ProtocolError(
-            "%s: reply is not valid form data (HTTP %d)" % (what, resp.status)
-        ) from None
+    if "urlencoded" in resp.headers.get("content-type", ""):
+        from devauth.net.form import fields  # loaded for such servers only
+
+        return fields(resp, what)
+    return resp.json(what)
 
 
 def _busy(resp, what):

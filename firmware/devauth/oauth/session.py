@@ -13,7 +13,7 @@ code on screen.
 
 from devauth.errors import DevauthError, OAuthError
 from devauth.oauth import auth, tokens
-from devauth.oauth.flow import MAX_BACKOFF, error_reply
+from devauth.oauth.flow import MAX_BACKOFF, result
 
 REFRESH_MARGIN = 60  # seconds before expiry at which the access token is refreshed
 
@@ -124,7 +124,7 @@ class Session:
                 try:
                     resp = auth.post(self.config, self.transport, url, form, self._now())
                     if resp.status != 200:  # RFC 7009 §2.2: 200 whether or not it was valid
-                        raise error_reply(resp, "revocation")
+                        result(resp, "revocation")  # raises what the reply says
                 except DevauthError as e:
                     error = error or e
         tokens.delete(state, tokens.TOKEN)
