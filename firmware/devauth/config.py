@@ -241,7 +241,7 @@ def _providers(c, data):
     from devauth import providers, unload
 
     try:
-        return providers.apply(c, data)
+        return providers.apply(c, data, _KEYS)
     finally:
         unload("devauth.providers")
 

@@ -1,9 +1,10 @@
 """Provider presets (the endpoints and settings of the servers users point devauth at) and
 extra request parameters: `apply(config, data)`, for devauth.config.
 
-devauth.config imports this module only when the config uses one of its keys, and unloads it
-right after: neither the table nor this code stays on the heap. Keys set explicitly in the
-config win over a preset.
+devauth.config imports this module only when the config holds a key it does not know, and
+unloads it right after: neither the table nor this code stays on the heap. Keys set explicitly
+in the config win over a preset; the endpoints made here are checked by devauth.config like
+any other. This module depends on devauth.errors only.
 
     name: (keys that locate the server, base URL (%s: their values), device authorization path,
            token path, revocation path or None, settings the provider needs or None)
@@ -14,7 +15,7 @@ the (grant_type, device code parameter) of a token request that is not RFC 8628'
 Sources: each provider's documentation (issue 11); see examples/README.md.
 """
 
-from devauth.config import _KEYS, ConfigError, _flag, _show, _text, _url
+from devauth.errors import ConfigError
 
 KEYS = ("provider", "base_url", "domain", "tenant", "realm", "extra_params", "token_extra_params")
 
@@ -95,11 +96,11 @@ UNSUPPORTED = {
 }
 
 
-def apply(c, data):
-    """Fill `c`'s provider settings and extra parameters from `data`; -> `data` with the
-    preset's keys filled in (explicit keys win), for devauth.config to check as usual."""
+def apply(c, data, known):
+    """Fill `c`'s provider settings and extra parameters from `data` (whose other keys must be
+    in `known`); -> `data` with the preset's keys filled in, for devauth.config to check."""
     for key in data:
-        if key not in _KEYS and key not in KEYS:
+        if key not in known and key not in KEYS:
             raise ConfigError("unknown key %s" % key)
     data, preset = _preset(data)
     _params(c, data, preset)
@@ -119,7 +120,7 @@ def _preset(data):
         raise ConfigError("provider %s is not supported: %s" % (name, UNSUPPORTED[name]))
     if not isinstance(name, str) or name not in PRESETS:
         raise ConfigError(
-            "provider %s is not one of %s" % (_show(name), ", ".join(sorted(PRESETS)))
+            "provider %r is not one of %s" % (str(name)[:40], ", ".join(sorted(PRESETS)))
         )
     keys, base, device, token, revoke, settings = PRESETS[name]
     for key in ("base_url", "domain", "tenant", "realm"):
@@ -127,9 +128,15 @@ def _preset(data):
             raise ConfigError("%s is set but provider %s does not use it" % (key, name))
     values = []
     for key in keys:
-        v = _text(data, key, required=True)
+        v = data.get(key)
+        if v is None:
+            raise ConfigError("%s is missing (provider %s)" % (key, name))
+        if not isinstance(v, str) or not v:
+            raise ConfigError("%s must be a non-empty string" % key)
         if key == "base_url":
-            _url(data, key, _flag(data, "allow_insecure_http"))
+            http = data.get("allow_insecure_http") is True and v.startswith("http://")
+            if not (v.startswith("https://") or http):
+                raise ConfigError("base_url must start with https://")
             v = v.rstrip("/")
         elif [ch for ch in v if ch not in _NAME_CHARS + ":"]:
             raise ConfigError("%s must be a name: letters, digits and . - _ : only" % key)
@@ -176,7 +183,7 @@ def _param_list(data, key):
     out = []
     for name in sorted(v):
         if not name or len(name) > 64 or [ch for ch in name if ch not in _NAME_CHARS]:
-            raise ConfigError("%s: %s is not a parameter name" % (key, _show(name)))
+            raise ConfigError("%s: %r is not a parameter name" % (key, name[:40]))
         if name in _SET_BY_DEVAUTH:
             raise ConfigError("%s.%s is set by devauth, not here" % (key, name))
         if not isinstance(v[name], str) or not v[name] or len(v[name]) > 512:

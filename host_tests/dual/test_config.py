@@ -304,7 +304,7 @@ def test_provider_mistakes_name_the_key():
         (_provider("keycloak", base_url="https://kc", realm="a/b"), "realm must be a name"),
         (_provider("entra", tenant="x?y=1"), "tenant must be a name"),
         (_provider("auth0", domain="https://a.auth0.com"), "domain must be a name"),
-        (_provider("okta", base_url="http://okta"), "base_url uses http://"),
+        (_provider("okta", base_url="http://okta"), "base_url must start with https://"),
         (_provider("github", tenant="x"), "tenant is set but provider github does not use it"),
         ({"realm": "x"}, "realm is set but no provider uses it"),
         (_provider("google"), "client_secret is missing"),

@@ -393,6 +393,7 @@ def test_tolerance_loosens_no_bound():
         ((200, {"error": 7}), "error is not a non-empty string"),
         ((403, b"<html>Forbidden</html>"), "unexpected HTTP 403 reply without an OAuth error"),
         ((403, {"error_code": "quota"}), "unexpected HTTP 403 reply without an OAuth error"),
+        ((400, {"error_code": "rate_limit_exceeded"}), "unexpected HTTP 400 reply without an"),
         ((200, b"access_token=%ZZ", FORM), "token endpoint: reply is not valid form data"),
         ((200, b"access_token=%C3&token_type=bearer", FORM), "not valid form data"),
         ((200, b"token_type=bearer&access_token=x%4", FORM), "not valid form data"),
