@@ -1,5 +1,6 @@
 """The dev authorization server's modules depend one way (constants <- clients <- store <- grants
-<- pages, server, quirks <- devas <- cli): a module imports only from those below it, so no cycle."""
+<- pages, server, quirks <- devas <- cli): a module imports only from those below it, so no
+cycle."""
 
 import ast
 import os
