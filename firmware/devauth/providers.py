@@ -126,6 +126,22 @@ def _preset(data):
     for key in ("base_url", "domain", "tenant", "realm"):
         if key in data and key not in keys:
             raise ConfigError("%s is set but provider %s does not use it" % (key, name))
+    base = _base(name, keys, base, data)
+    data = dict(data)
+    filled = [("device_authorization_endpoint", device), ("token_endpoint", token)]
+    if revoke:
+        filled.append(("revocation_endpoint", revoke))
+    for key, path in filled:
+        if key not in data and "issuer" not in data:
+            data[key] = base + path
+    for key in ("token_endpoint_auth_method", "scope"):
+        if settings and key in settings and key not in data:
+            data[key] = settings[key]
+    return data, settings
+
+
+def _base(name, keys, base, data):
+    """The preset's base URL with the config's `keys` (base_url, domain, ...) filled in."""
     values = []
     for key in keys:
         v = data.get(key)
@@ -141,18 +157,7 @@ def _preset(data):
         elif [ch for ch in v if ch not in _NAME_CHARS + ":"]:
             raise ConfigError("%s must be a name: letters, digits and . - _ : only" % key)
         values.append(v)
-    base = base % tuple(values) if values else base
-    data = dict(data)
-    filled = [("device_authorization_endpoint", device), ("token_endpoint", token)]
-    if revoke:
-        filled.append(("revocation_endpoint", revoke))
-    for key, path in filled:
-        if key not in data and "issuer" not in data:
-            data[key] = base + path
-    for key in ("token_endpoint_auth_method", "scope"):
-        if settings and key in settings and key not in data:
-            data[key] = settings[key]
-    return data, settings
+    return base % tuple(values) if values else base
 
 
 def _params(c, data, preset):
