@@ -130,7 +130,7 @@ class HTTPClient:
                 self._connect(key)
             try:
                 # One write: a separate small body segment would wait on the delayed ACK.
-                self._write(head + body if body else head)
+                self._write(self._pack(head, body))
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
@@ -238,6 +238,18 @@ class HTTPClient:
             ) from None
 
     # -- I/O -------------------------------------------------------------------------------
+
+    def _pack(self, head, body):
+        """head + body for one write, assembled in the reply buffer (free between requests:
+        no new block on a fragmented heap); a new bytes object only when it does not fit."""
+        if not body:
+            return head
+        end = len(head) + len(body)
+        if end > len(self._buf):
+            return head + body
+        self._buf[: len(head)] = head
+        self._buf[len(head) : end] = body
+        return memoryview(self._buf)[:end]
 
     def _write(self, data):
         view = memoryview(data)
