@@ -1,8 +1,8 @@
 """Property tests of the JSON handling in devauth.oauth.flow: parse_device_code, parse_token,
-error_reply and Response.json, on any JSON a server could send.
+the reply classifier (reply/result) and Response.json, on any JSON a server could send.
 
 Each either returns a value that meets every documented bound (printable, bounded, https,
-numbers in range) or raises ProtocolError; error_reply always *returns* a DevauthError whose
+numbers in range) or raises ProtocolError; an error reply always raises one DevauthError whose
 message is one printable line. No other exception, whatever the types or sizes.
 """
 
@@ -17,14 +17,15 @@ from devauth.errors import (
     ProtocolError,
     ServerBusy,
 )
+from devauth.net.form import decode
 from devauth.net.http import Response
 from devauth.oauth.flow import (
     MAX_INTERVAL,
     MAX_URI,
     MAX_USER_CODE,
-    error_reply,
     parse_device_code,
     parse_token,
+    result,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,31 +125,56 @@ BODY = st.one_of(
     st.binary(max_size=400),
     JSON.map(lambda v: json.dumps(v).encode()),
     objects(["error", "error_description", "error_uri"]).map(lambda v: json.dumps(v).encode()),
+    st.sampled_from([b'{"error_code": "rate_limit_exceeded"}', b"error=slow_down&interval=9"]),
 )
-STATUSES = st.one_of(st.sampled_from([400, 401, 403, 429, 500, 502, 503]), st.integers(0, 999))
+STATUSES = st.one_of(
+    st.sampled_from([200, 400, 401, 403, 428, 429, 500, 502, 503]), st.integers(0, 999)
+)
 RETRY_AFTER = st.one_of(
     st.none(), st.text(max_size=12), st.integers(0, 10**12).map(str), st.just("999999")
 )
 
 
+def error_reply(resp):
+    """What result() raises for a reply (a success counts as a ProtocolError here)."""
+    try:
+        result(resp, "token endpoint")
+    except DevauthError as e:
+        return e
+    return ProtocolError("token endpoint: a success")
+
+
 @settings(max_examples=600, deadline=None)
-@given(STATUSES, RETRY_AFTER, BODY)
-def test_error_replies_become_one_devauth_error_with_one_printable_line(status, ra, body):
+@given(STATUSES, RETRY_AFTER, BODY, st.booleans())
+def test_error_replies_become_one_devauth_error_with_one_printable_line(status, ra, body, form):
     headers = {} if ra is None else {"retry-after": ra}
-    err = error_reply(Response(status, headers, body), "token endpoint")
+    if form:  # a server that ignores Accept (GitHub) replies with a form
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    err = error_reply(Response(status, headers, body))
     assert isinstance(err, DevauthError)
     assert printable(str(err), 300), repr(str(err))
-    if status >= 500 or status == 429:
+    try:
+        error = (decode(body) if form else json.loads(body)).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    oauth = isinstance(error, str) and error != ""
+    if status >= 500 or (status == 429 and not oauth):
         assert isinstance(err, ServerBusy) and err.retry
         assert err.retry_after is None or 0 <= err.retry_after < 10**6
+    elif oauth:  # the error field decides on any other status (Auth0's 429 slow_down)
+        assert isinstance(err, OAuthError)
+    if isinstance(err, ServerBusy):
+        assert status >= 500 or status in (429, 403)  # 403: Google's quota reply
     else:
         assert isinstance(err, (OAuthError, ProtocolError))
         if isinstance(err, OAuthError):
             assert printable(err.error, 100)
             kinds = {
                 "access_denied": AccessDenied,
+                "authorization_declined": AccessDenied,
                 "expired_token": ExpiredToken,
                 "invalid_client": ClientRejected,
+                "incorrect_client_credentials": ClientRejected,
             }
             if err.error in kinds:
                 assert isinstance(err, kinds[err.error])

@@ -5,7 +5,7 @@ too (the firmware imports most of its modules late, to keep them off the heap un
 The layers, from the bottom (devauth/__init__.py's docstring tells the same story):
 
     devauth, errors, clock, observer   what everything shares
-    net/, jose/                        HTTPS and URLs; JWT and the crypto under it
+    net/, jose/, providers             HTTPS and URLs; JWT and the crypto under it; presets
     oauth/, config, oled/              RFC 8628 and tokens; the config; console and screen
     app                                config -> transport -> session
     board/                             the board glue and its start-up
@@ -23,7 +23,7 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 
 LAYERS = (
     ("devauth", "devauth.errors", "devauth.clock", "devauth.observer"),
-    ("devauth.net", "devauth.jose"),
+    ("devauth.net", "devauth.jose", "devauth.providers"),
     ("devauth.oauth", "devauth.config", "devauth.oled"),
     ("devauth.app",),
     ("devauth.board",),

@@ -5,6 +5,7 @@ The package by concern (dependencies point one way, down this list):
     net/                    HTTPS client, the urequests transport, URLs and forms
     oauth/                  RFC 8628 flow, client authentication, session, tokens, discovery
     jose/                   JWT client assertions and the crypto under them, PEM/DER
+    providers               provider presets and extra parameters (loaded by config when used)
     config                  the device config, checked
     oled/                   console and screen observer, screens, layout, font, QR, drivers
     app, board/, entry      glue: config -> transport -> session; the board; the entry point

@@ -52,6 +52,12 @@ _KEYS = (
 class Config:
     """Validated settings. Secrets live here and nowhere else; `repr` never shows them."""
 
+    # Set on the instance only when a config uses them (devauth.providers): these class
+    # defaults keep every other Config small.
+    extra_params = ()  # (name, value) pairs for the device authorization request
+    token_params = ()  # (name, value) pairs for every token request
+    device_grant = None  # (grant_type, code parameter) when not RFC 8628's (Entra v1)
+
     def __init__(self):
         self.board = "unix"
         self.wifi = None
@@ -101,10 +107,11 @@ def load(path):
 
 def from_dict(data, base=""):
     """Validate a parsed config; file names are resolved against `base` (ends with '/')."""
-    for key in data:
-        if key not in _KEYS:
-            raise ConfigError("unknown key %s" % key)
     c = Config()
+    for key in data:
+        if key not in _KEYS:  # a provider preset, extra parameters, or a typo
+            data = _providers(c, data)
+            break
     c.client_id = _text(data, "client_id", required=True)
     c.scope = _text(data, "scope")
     c.board = _text(data, "board") or c.board
@@ -239,6 +246,17 @@ def _jwt_settings(c, data, base):
             "token_endpoint_auth_signing_alg %s does not fit the %s key" % (alg, kind)
         )
     c.token_endpoint_auth_signing_alg = kind
+
+
+def _providers(c, data):
+    """Keys of a preset or extra parameters (a typo otherwise): devauth.providers checks them,
+    on the heap only while it works, so their names cost nothing when they are not used."""
+    from devauth import providers, unload
+
+    try:
+        return providers.apply(c, data, _KEYS)
+    finally:
+        unload("devauth.providers")
 
 
 def _url(data, key, allow_http, required=True):

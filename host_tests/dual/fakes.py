@@ -172,3 +172,6 @@ class Config(_config.Config):
         self.token_endpoint_auth_method = method
         self.device_authorization_endpoint = "https://as.example.com/as/device_authz.oauth2"
         self.token_endpoint = "https://as.example.com/as/token.oauth2"
+        self.extra_params = []
+        self.token_params = []
+        self.device_grant = None

@@ -229,3 +229,151 @@ def test_discovery_allowed_hosts_is_a_list_of_host_names():
     ):
         msg = _error({"discovery_allowed_hosts": value})
         assert msg.startswith("discovery_allowed_hosts") and fault in msg, msg
+
+# -- provider presets and extra parameters --------------------------------------------------
+
+NO_ENDPOINTS = {"device_authorization_endpoint": None, "token_endpoint": None}
+
+
+def _provider(name, **kw):
+    d = dict(NO_ENDPOINTS, provider=name)
+    d.update(kw)
+    return d
+
+
+def test_presets_fill_the_endpoints_from_where_the_server_is():
+    cases = [
+        (
+            _provider("pingfederate", base_url="https://sso.example.com:9031/"),
+            "https://sso.example.com:9031/as/device_authz.oauth2",
+            "https://sso.example.com:9031/as/token.oauth2",
+        ),
+        (_provider("github"), "https://github.com/login/device/code", None),
+        (
+            _provider("entra", tenant="contoso.onmicrosoft.com", scope=None),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+        ),
+        (
+            _provider("auth0", domain="dev-x.eu.auth0.com"),
+            None,
+            "https://dev-x.eu.auth0.com/oauth/token",
+        ),
+        (
+            _provider("okta", base_url="https://dev-1.okta.com/oauth2/default"),
+            "https://dev-1.okta.com/oauth2/default/v1/device/authorize",
+            None,
+        ),
+        (
+            _provider("keycloak", base_url="https://kc.example.com", realm="iot-devices"),
+            "https://kc.example.com/realms/iot-devices/protocol/openid-connect/auth/device",
+            "https://kc.example.com/realms/iot-devices/protocol/openid-connect/token",
+        ),
+        (
+            _provider("dex", base_url="https://dex.example.com/dex"),
+            None,
+            "https://dex.example.com/dex/token",
+        ),
+        (
+            _provider("zitadel", domain="x.zitadel.cloud"),
+            "https://x.zitadel.cloud/oauth/v2/device_authorization",
+            None,
+        ),
+    ]
+    for change, device, token in cases:
+        c = _load(change)
+        assert device in (None, c.device_authorization_endpoint), c.device_authorization_endpoint
+        assert token in (None, c.token_endpoint), c.token_endpoint
+    assert (
+        _load(_provider("entra", tenant="common", scope=None)).scope
+        == "openid profile offline_access"
+    )
+    assert _load(_provider("github")).revocation_endpoint is None
+    assert (
+        _load(_provider("auth0", domain="a.auth0.com")).revocation_endpoint
+        == "https://a.auth0.com/oauth/revoke"
+    )
+
+
+def test_explicit_keys_win_over_a_preset():
+    c = _load(
+        _provider("keycloak", base_url="https://kc.example.com", realm="r"),
+        token_endpoint="https://proxy.example.com/token",
+        scope="openid",
+    )
+    assert c.token_endpoint == "https://proxy.example.com/token"
+    assert c.device_authorization_endpoint.startswith("https://kc.example.com/realms/r/")
+    c = _load(
+        _provider("google"), token_endpoint_auth_method="client_secret_basic", client_secret="s"
+    )
+    assert c.token_endpoint_auth_method == "client_secret_basic" and c.scope == "openid"
+    c = _load(
+        _provider("dex", base_url="https://dex.example.com", issuer="https://dex.example.com")
+    )
+    assert c.device_authorization_endpoint is None  # the issuer's metadata says
+
+
+def test_a_preset_sets_what_its_provider_needs():
+    c = _load(_provider("google", scope=None, client_secret="GOCSPX-s"))
+    assert c.token_endpoint_auth_method == "client_secret_post" and c.scope == "openid email"
+    assert c.token_endpoint == "https://oauth2.googleapis.com/token"
+    c = _load(
+        _provider(
+            "entra-v1", tenant="common", extra_params={"resource": "https://graph.microsoft.com"}
+        )
+    )
+    assert c.device_grant == ("device_code", "code")
+    assert c.extra_params == c.token_params == [("resource", "https://graph.microsoft.com")]
+    assert c.token_endpoint == "https://login.microsoftonline.com/common/oauth2/token"
+    assert _load().device_grant is None and list(_load().extra_params) == []
+
+
+def test_providers_are_unloaded_after_the_config_is_read():
+    import sys
+
+    _load(_provider("github"))
+    assert "devauth.providers" not in sys.modules
+
+
+def test_extra_params_are_checked_and_sorted():
+    c = _load(
+        extra_params={"resource": "urn:x", "audience": "https://api/\u00e9"},
+        token_extra_params={"resource": "urn:x"},
+    )
+    assert c.extra_params == [("audience", "https://api/\u00e9"), ("resource", "urn:x")]
+    assert c.token_params == [("resource", "urn:x")]
+
+
+def test_provider_mistakes_name_the_key():
+    cases = [
+        (
+            _provider("ping"),
+            "provider 'ping' is not one of auth0, dex, entra, entra-v1, github, google, keycloak, ",
+        ),
+        (_provider(["github"]), "provider \"['github']\" is not one of"),
+        (_provider("salesforce"), "provider salesforce is not supported: Salesforce's device flow"),
+        (_provider("aws"), "provider aws is not supported: AWS IAM Identity Center"),
+        (_provider("auth0"), "domain is missing"),
+        (_provider("keycloak", base_url="https://kc"), "realm is missing"),
+        (_provider("keycloak", base_url="https://kc", realm="a/b"), "realm must be a name"),
+        (_provider("entra", tenant="x?y=1"), "tenant must be a name"),
+        (_provider("auth0", domain="https://a.auth0.com"), "domain must be a name"),
+        (_provider("okta", base_url="http://okta"), "base_url must start with https://"),
+        (_provider("github", tenant="x"), "tenant is set but provider github does not use it"),
+        ({"realm": "x"}, "realm is set but no provider uses it"),
+        (_provider("google"), "client_secret is missing"),
+        (_provider("entra-v1", tenant="common"), "provider entra-v1 needs extra_params.resource"),
+        ({"extra_params": "audience=x"}, 'extra_params must be {"name": "value", ...}'),
+        ({"extra_params": {"scope": "x"}}, "extra_params.scope is set by devauth"),
+        (
+            {"token_extra_params": {"client_id": "x"}},
+            "token_extra_params.client_id is set by devauth",
+        ),
+        ({"extra_params": {"a b": "x"}}, "extra_params: 'a b' is not a parameter name"),
+        ({"extra_params": {"audience": 5}}, "extra_params.audience must be a string of 1 to 512"),
+        ({"extra_params": {"audience": "x" * 513}}, "extra_params.audience must be a string"),
+        ({"extra_params": dict(("p%d" % i, "v") for i in range(9))}, "(at most 8)"),
+    ]
+    for change, expected in cases:
+        msg = _error(change)
+        assert expected in msg, msg

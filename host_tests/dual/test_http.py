@@ -283,3 +283,29 @@ def test_a_ca_certificate_that_does_not_load_has_its_own_short_form():
     e = raises(TLSError, HTTPClient, [b"\x30\x03not a certificate:+\xc3\xa9"])
     assert str(e) == "ca_certificates: a certificate could not be loaded"
     assert e.short == "Bad CA certificate"  # not "TLS cert not trusted": nothing was verified
+
+
+class _Writes(Stream):
+    """A stream that keeps each write separately."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.writes = []
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+        return super().write(data)
+
+
+def test_each_request_goes_out_in_one_write_from_the_reply_buffer_or_a_copy():
+    # Built in the reply buffer (no new block on a fragmented heap) while it fits, a copy when
+    # it does not; either way one write, and a reply read in between does not garble the next.
+    s = _Writes(reply(200, {"n": 1}) + reply(200, {"n": 2}) + reply(200, {"n": 3}))
+    c = _client(s, max_body=300)
+    bodies = [b"a=1&b=%C3%A9", b"x=" + b"y" * 400, b"c=3"]
+    for i, body in enumerate(bodies):
+        assert c.post_form(URL, body).json("x")["n"] == i + 1
+        assert s.writes[i].endswith(b"\r\n\r\n" + body)
+        assert b"Content-Length: %d\r\n" % len(body) in s.writes[i]
+    assert len(s.writes) == 3 and c.connections == 1
+    assert len(c._buf) == 300  # the big request was a copy: the buffer did not grow

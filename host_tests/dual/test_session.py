@@ -413,3 +413,25 @@ def test_a_metadata_cache_with_a_wrong_type_is_set_aside_and_fetched_again():
         "%s/metadata.json token_endpoint is not a non-empty string: "
         "set aside as metadata.json.corrupt" % cfg.state_dir
     ]
+
+def test_refresh_sends_the_token_params_and_reads_github_replies():
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    github = b"access_token=ghu_2&expires_in=28800&refresh_token=ghr_2&token_type=bearer"
+    s, t, _, _ = _session([(200, github, form)])
+    s.config.token_params = [("resource", "urn:api")]
+    tokens.write(s.config.state_dir, tokens.TOKEN, dict(TOKEN, expires_at=WALL + 30))
+    assert s.access_token() == "ghu_2"
+    rec = tokens.load_token(s.config.state_dir)
+    assert rec["refresh_token"] == "ghr_2" and rec["expires_at"] == WALL + 28800
+    assert rec["token_type"] == "Bearer"
+    assert _bodies(t) == [
+        b"client_id=df_client&grant_type=refresh_token&refresh_token=RT-1&resource=urn%3Aapi"
+    ]
+
+
+def test_an_error_with_http_200_on_refresh_starts_a_new_sign_in():
+    # GitHub answers a spent (single-use) refresh token with HTTP 200 and an error.
+    s, _, _, rec = _session([(200, {"error": "invalid_grant"}), (200, CODE), (200, TOKEN)])
+    tokens.write(s.config.state_dir, tokens.TOKEN, dict(TOKEN, expires_at=WALL - 1))
+    assert s.access_token() == "AT-1"
+    assert rec.kinds("show_code") == [("show_code", "ABCD-EFGH")]

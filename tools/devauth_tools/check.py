@@ -156,11 +156,10 @@ def _steps(cfg, transport, clock, report, ui, sign_in):
     form = [("grant_type", flow.GRANT_TYPE), ("device_code", code.device_code)]
     try:
         resp = _post(cfg, transport, clock, cfg.token_endpoint, form)
-        if resp.status == 200:
-            token = flow.parse_token(resp.json("token endpoint"))
-            report.ok(step, "the code was approved already: %s" % _token_text(token))
-            return 0
-        raise flow.error_reply(resp, "token endpoint")
+        # the `error` field decides, whatever the status (GitHub answers errors with 200)
+        token = flow.parse_token(flow.result(resp, "token endpoint"))
+        report.ok(step, "the code was approved already: %s" % _token_text(token))
+        return 0
     except DevauthError as e:
         error = getattr(e, "error", None)
         if error not in ("authorization_pending", "slow_down"):

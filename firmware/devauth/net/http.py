@@ -108,17 +108,6 @@ class HTTPClient:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
         head = _request_head(method, host, port, default, path, body, headers)
-        # One write: a separate small body segment would wait on the delayed ACK. The request is
-        # put together in the reply buffer (free until the reply is read), not in a new string:
-        # right after a TLS handshake the heap may hold no contiguous block for one.
-        size = len(head) + (len(body) if body else 0)
-        if size <= len(self._buf):
-            out = memoryview(self._buf)[:size]
-            out[: len(head)] = head
-            if body:
-                out[len(head) :] = body
-        else:
-            out = head + body if body else head
         clock = self.clock
         self._until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
         self._wait_ms = 0
@@ -128,7 +117,9 @@ class HTTPClient:
                 self._connect(key)
             self._left()
             try:
-                self._write(out)
+                # One write: a separate small body segment would wait on the delayed ACK. It is
+                # packed again on each attempt: a failed attempt's reply overwrote the buffer.
+                self._write(self._pack(head, body))
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
@@ -258,6 +249,19 @@ class HTTPClient:
             ) from None
 
     # -- I/O -------------------------------------------------------------------------------
+
+    def _pack(self, head, body):
+        """head + body for one write, assembled in the reply buffer (free between requests:
+        right after a TLS handshake the heap may hold no contiguous block for a new string); a
+        new bytes object only when it does not fit."""
+        if not body:
+            return head
+        end = len(head) + len(body)
+        if end > len(self._buf):
+            return head + body
+        self._buf[: len(head)] = head
+        self._buf[len(head) : end] = body
+        return memoryview(self._buf)[:end]
 
     def _write(self, data):
         view = memoryview(data)

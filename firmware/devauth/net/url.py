@@ -3,7 +3,7 @@
 
 MicroPython has no urllib; this is the one URL splitter (the HTTP clients and the config check use
 it) and the one encoder used for request bodies and, per RFC 6749 §2.3.1, for the client id and
-secret before HTTP Basic.
+secret before HTTP Basic (devauth.net.form decodes the replies of servers that answer with a form).
 """
 
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*"

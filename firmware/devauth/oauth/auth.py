@@ -23,13 +23,15 @@ def apply(config, form, now=None):
     `now` (Unix seconds) is needed by the JWT methods; None means the clock is not set.
     """
     method = config.token_endpoint_auth_method
+    # client_id in the body of every request, Basic too: PingFederate "included with every
+    # request", RFC 8628 §3.1, RFC 8705 §2.1; oauthlib servers refuse a device authorization
+    # request without it. The secret is never in both places.
+    form.insert(0, ("client_id", config.client_id))
     if method == "client_secret_basic":
         # RFC 6749 §2.3.1: id and secret are form-urlencoded *before* base64.
         pair = quote(config.client_id) + ":" + quote(config.client_secret)
         token = binascii.b2a_base64(pair.encode()).strip().decode()
         return [("Authorization", "Basic " + token)]
-    # Every other method identifies the client in the body (RFC 8628 §3.1, RFC 8705 §2.1).
-    form.insert(0, ("client_id", config.client_id))
     if method == "client_secret_post":
         form.insert(1, ("client_secret", config.client_secret))
     elif method in JWT_METHODS:

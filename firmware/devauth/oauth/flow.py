@@ -3,11 +3,20 @@
     code = DeviceFlow(...).request_code()   # §3.1-3.2: ask for a user code
     token = flow.poll(code)                 # §3.3-3.5: show it, poll until approved
 
-Everything outside the protocol comes in as arguments: `config` (endpoints, client identity),
-`transport` (`post_form(url, body, headers) -> Response`), `clock` (`ticks_ms`, `ticks_diff`,
-`ticks_add`, `sleep_ms`, `unix_time`: devauth.clock) and `observer` (a devauth.observer.Observer:
-the screen and console). Tests drive it with a fake transport and a fake clock, without sockets
-or sleeping.
+Everything outside the protocol comes in as arguments: `config` (endpoints, client identity,
+extra parameters), `transport` (`post_form(url, body, headers) -> Response`), `clock`
+(`ticks_ms`, `ticks_diff`, `ticks_add`, `sleep_ms`, `unix_time`: devauth.clock) and `observer`
+(a devauth.observer.Observer: the screen and console). Tests drive it with a fake transport and
+a fake clock, without sockets or sleeping.
+
+Real servers bend the RFC; what is accepted, and from whom (see examples/README.md):
+- the `error` field decides on any status: GitHub says 200, Google 428/403, Auth0 403/429,
+  Dex (before 2025) 401, Keycloak 400;
+- form-encoded replies (GitHub when Accept is ignored), numbers as strings (Entra v1),
+  `verification_url` (Google, Entra v1), lowercase `bearer`, comma-separated scopes (GitHub);
+- refusals: `access_denied`, Entra's `authorization_declined`; a code the server forgot near its
+  deadline (`invalid_grant`, Auth0) is expired; Google's quota reply (no `error`) is backed off.
+Nothing is looser than the RFC where it protects the device: every bound and check stays.
 """
 
 from devauth.errors import (
@@ -30,6 +39,8 @@ DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: "If no value is provided, clients MUST u
 SLOW_DOWN_STEP = 5  # §3.5: slow_down "MUST" increase the interval by 5 seconds
 MAX_BACKOFF = 64  # seconds: the ceiling of the exponential back-off on network/server trouble
 MAX_INTERVAL = 300  # seconds; a longer poll interval is a server misconfiguration
+DENIED = ("access_denied", "authorization_declined")  # RFC 8628 §3.5; Entra ID
+REJECTED = ("invalid_client", "unauthorized_client", "incorrect_client_credentials")  # GitHub
 
 
 class DeviceCode:
@@ -67,15 +78,15 @@ class DeviceFlow:
     # -- RFC 8628 §3.1: device authorization request -----------------------------------------
 
     def request_code(self):
-        """POST client_id (and scope) to the device authorization endpoint -> DeviceCode."""
+        """POST client_id, scope and the extra parameters (Auth0 `audience`, RFC 8707
+        `resource`) to the device authorization endpoint -> DeviceCode."""
         form = []
         if self.config.scope:
             form.append(("scope", self.config.scope))
+        form.extend(self.config.extra_params)
         resp = self._post(self.config.device_authorization_endpoint, form)
-        what = "device authorization"
-        if resp.status != 200:
-            raise error_reply(resp, what)
-        return parse_device_code(resp.json(what), self.config.allow_insecure_http)
+        obj = result(resp, "device authorization")
+        return parse_device_code(obj, self.config.allow_insecure_http)
 
     # -- RFC 8628 §3.4-3.5: poll the token endpoint ----------------------------------------
 
@@ -89,7 +100,8 @@ class DeviceFlow:
         deadline_ms = code.expires_in * 1000
         interval = code.interval  # seconds; slow_down raises it for the rest of this flow
         backoff = 0  # seconds; non-zero while the network or the server is failing
-        form_device_code = code.device_code
+        # Entra v1 polls with grant_type=device_code and `code` (config.device_grant).
+        grant_type, param = self.config.device_grant or (GRANT_TYPE, "device_code")
         while True:
             # §3.5: "the client MUST wait at least the number of seconds specified by the
             # interval parameter ... before each new request" (back-off waits longer).
@@ -100,22 +112,10 @@ class DeviceFlow:
             if clock.ticks_diff(clock.ticks_ms(), started) >= deadline_ms:
                 # The wait ran long (the board rejoined Wi-Fi inside it): the code is dead.
                 raise _expired()
-            form = [("grant_type", GRANT_TYPE), ("device_code", form_device_code)]
+            form = [("grant_type", grant_type), (param, code.device_code)]
+            form.extend(self.config.token_params)
             try:
-                resp = self._post(self.config.token_endpoint, form)
-                if resp.status == 200:
-                    return parse_token(resp.json("token endpoint"))
-                raise error_reply(resp, "token endpoint")
-            except OAuthError as e:
-                if e.error == "authorization_pending":  # §3.5: keep polling
-                    backoff = 0
-                    continue
-                if e.error == "slow_down":  # §3.5: add 5 seconds to this and all later polls
-                    interval += SLOW_DOWN_STEP
-                    backoff = 0
-                    self.observer.retrying("server asked to slow down", interval)
-                    continue
-                raise
+                obj, error = reply(self._post(self.config.token_endpoint, form), "token endpoint")
             except DevauthError as e:
                 if not e.retry:
                     raise
@@ -124,6 +124,28 @@ class DeviceFlow:
                 if e.retry_after and e.retry_after > backoff:  # honoured up to the same ceiling
                     backoff = min(MAX_BACKOFF, e.retry_after)
                 self.observer.retrying(e.short + ": " + str(e), backoff)
+                continue
+            backoff = 0
+            if error is None:
+                return parse_token(obj)
+            if error == "authorization_pending":  # §3.5: keep polling
+                continue
+            if error == "slow_down":
+                # §3.5: add 5 seconds to this and all later polls; GitHub sends the new
+                # interval itself, which wins when larger.
+                interval += SLOW_DOWN_STEP
+                if obj.get("interval") is not None:
+                    asked = _int(obj, "interval", "token endpoint", 0, MAX_INTERVAL)
+                    interval = max(interval, asked)
+                self.observer.retrying("server asked to slow down", interval)
+                continue
+            left_ms = deadline_ms - clock.ticks_diff(clock.ticks_ms(), started)
+            if error == "invalid_grant" and left_ms <= interval * 1000:
+                # Auth0 (and servers that drop a dead code) say invalid_grant, not
+                # expired_token, once the code's lifetime is over; the next poll would come
+                # after our own deadline anyway.
+                raise _expired()
+            raise oauth_error(obj, error, "token endpoint")
 
     def _post(self, url, form):
         # JWT client authentication needs the wall clock (None until it is set)
@@ -189,6 +211,7 @@ def parse_token(obj):
     t.token_type = _str(obj, "token_type", what, 32)
     if t.token_type.lower() != "bearer":  # RFC 6749 §7.1: we only know how to use Bearer
         raise ProtocolError("%s: token_type %s is not Bearer" % (what, clip(t.token_type)))
+    t.token_type = "Bearer"  # §5.1: case-insensitive (GitHub says "bearer")
     t.expires_in = None
     if obj.get("expires_in") is not None:
         t.expires_in = _int(obj, "expires_in", what, 0, 10 * 365 * 86400)
@@ -197,36 +220,75 @@ def parse_token(obj):
         t.refresh_token = _str(obj, "refresh_token", what, 16384)
     t.scope = None
     if obj.get("scope") is not None:
-        t.scope = _str(obj, "scope", what, 1024)
+        # RFC 6749 §3.3 separates scopes with spaces; GitHub with commas.
+        t.scope = " ".join(_str(obj, "scope", what, 1024).replace(",", " ").split())
     return t
 
 
-def error_reply(resp, what):
-    """Turn a non-200 reply into the exception the poll loop classifies (RFC 6749 §5.2)."""
-    if resp.status >= 500 or resp.status == 429:
-        # RFC 9110 §10.2.3: delay-seconds, ASCII digits only ('²'.isdigit() is true).
-        ra = decimal(resp.headers.get("retry-after", ""), 6)
-        return ServerBusy("%s: server busy (HTTP %d)" % (what, resp.status), ra)
+def reply(resp, what):
+    """A reply's fields and its OAuth error -> (dict, error or None on success).
+
+    RFC 6749 §5.2 errors come with 400, but servers use 200 (GitHub), 401 (Dex), 403 (Google,
+    Auth0), 428 (Google) or 429 (Auth0): the `error` field decides, whatever the status.
+    Raises ServerBusy for 5xx, and for 429 or Google's quota reply (403 with
+    `error_code: rate_limit_exceeded`) without an `error`; ProtocolError for anything else.
+    """
+    status = resp.status
+    if status >= 500:
+        raise _busy(resp, what)
     try:
-        obj = resp.json(what)
-        error = obj.get("error")
-        if not isinstance(error, str) or not error:
-            raise ProtocolError("")
+        obj = _fields(resp, what)
     except ProtocolError:
-        return ProtocolError(
-            "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
-        )
+        if status == 200:
+            raise
+        obj = {}  # an HTML error page, say: decided by the status below
+    error = obj.get("error")
+    if isinstance(error, str) and error:
+        return obj, clip(error)
+    if status == 429 or (status == 403 and obj.get("error_code") == "rate_limit_exceeded"):
+        raise _busy(resp, what)
+    if status != 200:
+        raise ProtocolError("%s: unexpected HTTP %d reply without an OAuth error" % (what, status))
+    if error is not None:
+        _str(obj, "error", what, 0)  # raises: error is not a non-empty string
+    return obj, None
+
+
+def result(resp, what):
+    """A successful reply's fields; the OAuth error as an exception otherwise."""
+    obj, error = reply(resp, what)
+    if error is not None:
+        raise oauth_error(obj, error, what)
+    return obj
+
+
+def oauth_error(obj, error, what):
+    """The exception for an OAuth `error` (RFC 6749 §5.2), with the server's description."""
     desc = obj.get("error_description")
     desc = clip(desc) if isinstance(desc, str) else None
-    error = clip(error)
     cls = OAuthError
-    if error == "access_denied":
+    if error in DENIED:
         cls = AccessDenied
     elif error == "expired_token":
         cls = ExpiredToken
-    elif error in ("invalid_client", "unauthorized_client"):
+    elif error in REJECTED:
         cls = ClientRejected
     return cls(error, desc, message="%s: %s%s" % (what, error, ": " + desc if desc else ""))
+
+
+def _fields(resp, what):
+    """The body as a dict: JSON, or a form when the server ignored our Accept (GitHub does)."""
+    if "urlencoded" in resp.headers.get("content-type", ""):
+        from devauth.net.form import fields  # loaded for such servers only
+
+        return fields(resp, what)
+    return resp.json(what)
+
+
+def _busy(resp, what):
+    # RFC 9110 §10.2.3: delay-seconds, ASCII digits only ('²'.isdigit() is true).
+    ra = decimal(resp.headers.get("retry-after", ""), 6)
+    return ServerBusy("%s: server busy (HTTP %d)" % (what, resp.status), ra)
 
 
 def _expired():
@@ -248,6 +310,9 @@ def _int(obj, key, what, lo, hi):
     v = obj.get(key)
     if v is None:
         raise ProtocolError("%s: %s is missing" % (what, key))
+    if isinstance(v, str):  # "900": Entra v1, form replies (ASCII digits only)
+        n = decimal(v, 10)
+        v = v if n is None else n
     if isinstance(v, bool) or not isinstance(v, int):
         raise ProtocolError("%s: %s is not a whole number" % (what, key))
     if not lo <= v <= hi:

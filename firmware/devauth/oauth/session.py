@@ -13,7 +13,7 @@ code on screen.
 
 from devauth.errors import DevauthError, OAuthError
 from devauth.oauth import auth, tokens
-from devauth.oauth.flow import MAX_BACKOFF, error_reply
+from devauth.oauth.flow import MAX_BACKOFF, result
 
 REFRESH_MARGIN = 60  # seconds before expiry at which the access token is refreshed
 
@@ -67,13 +67,12 @@ class Session:
 
     def refresh(self, rec):
         """RFC 6749 §6: a new access token from the refresh token; the record is saved."""
-        from devauth.oauth.flow import parse_token
+        from devauth.oauth.flow import parse_token, result
 
         form = [("grant_type", "refresh_token"), ("refresh_token", rec["refresh_token"])]
+        form.extend(self.config.token_params)  # e.g. Entra v1's resource
         resp = auth.post(self.config, self.transport, self.config.token_endpoint, form, self._now())
-        if resp.status != 200:
-            raise error_reply(resp, "refresh")
-        token = parse_token(resp.json("refresh"))
+        token = parse_token(result(resp, "refresh"))  # GitHub: errors with HTTP 200, forms
         if token.refresh_token is None:  # no rotation: the old refresh token stays valid
             token.refresh_token = rec["refresh_token"]
         new = tokens.record(token, self._now())
@@ -124,7 +123,7 @@ class Session:
                 try:
                     resp = auth.post(self.config, self.transport, url, form, self._now())
                     if resp.status != 200:  # RFC 7009 §2.2: 200 whether or not it was valid
-                        raise error_reply(resp, "revocation")
+                        result(resp, "revocation")  # raises what the reply says
                 except DevauthError as e:
                     error = error or e
         tokens.delete(state, tokens.TOKEN)

@@ -50,6 +50,7 @@ One module per concern; dependencies point one way:
 - `grants`     Authlib grants, endpoints and authorization server, backed by the store
 - `pages`      the Flask application: OAuth endpoints, approval page, stats, metadata
 - `server`     HTTPS server: TLS per connection thread, HTTP/1.1 keep-alive, counters
+- `quirks`     `--quirks NAME`: replies shaped as GitHub, Google, Entra, Auth0, Dex answer
 - `devas`      `DevAS`, the server in a background thread (in-process API)
 - `cli`        the command line
 """

@@ -8,6 +8,7 @@ import threading
 
 from devauth_tools.dev_as.constants import ACCESS_TOKEN_EXPIRES_IN, USER_AUTHZ_PATH
 from devauth_tools.dev_as.devas import DevAS
+from devauth_tools.dev_as.quirks import NAMES as QUIRKS
 
 DESCRIPTION = (
     "Local OAuth 2.0 Device Authorization Grant server (RFC 8628) over HTTPS, "
@@ -88,6 +89,12 @@ def add_arguments(p):
         help="also listen on port N (0 picks a free one) with a required client certificate, "
         "advertised as mtls_endpoint_aliases; tls_client_auth is then accepted only there",
     )
+    p.add_argument(
+        "--quirks",
+        choices=QUIRKS,
+        metavar="NAME",
+        help="answer as this provider does: " + ", ".join(QUIRKS) + " (see dev_as/quirks.py)",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return p
 
@@ -124,6 +131,7 @@ def run(args, parser):
         advertise_host=args.advertise_host,
         access_token_lifetime=args.access_token_lifetime,
         mtls_port=args.mtls_port,
+        quirks=args.quirks,
         quiet=args.quiet,
     )
     try:

@@ -32,7 +32,8 @@ class DevAS:
     client certificate, serves the same endpoints, is advertised as RFC 8705
     `mtls_endpoint_aliases`, and is then the only place `tls_client_auth` is accepted); also
     `advertise_host` (the host name in `base_url` and, besides localhost and 127.0.0.1, in the
-    server certificate) and `quiet`.
+    server certificate), `quirks` (a provider name from dev_as.quirks: its replies' shapes)
+    and `quiet`.
 
     After `start()`: `port`, `base_url`, `mtls_port`, `mtls_base_url` (None without mTLS
     listener), `pki` (testca paths), `jwks` (the private_key_jwt clients' public JWK Set),
@@ -57,6 +58,7 @@ class DevAS:
         advertise_host="localhost",
         access_token_lifetime=ACCESS_TOKEN_EXPIRES_IN,
         mtls_port=None,
+        quirks=None,
         quiet=False,
         log_stream=None,
     ):
@@ -94,6 +96,11 @@ class DevAS:
         self._log_lock = threading.Lock()
         self.store = _Store(self.opts, self._log)
         self.app = create_app(self.store)
+        self.quirks = quirks
+        if quirks:  # answer as a real provider does (dev_as.quirks)
+            from devauth_tools.dev_as.quirks import install
+
+            install(self.app, self.store, quirks)
         self.port = None
         self.base_url = None
         self.mtls_port = None
