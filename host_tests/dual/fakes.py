@@ -131,12 +131,14 @@ class ScriptedHTTP(HTTPClient):
         super().__init__(**kw)
         self.streams = list(streams)
         self.opened = []
+        self.keys = []  # (scheme, host, port, trust) of every connection opened
 
     def _connect(self, key):
         if not self.streams:
             raise AssertionError("no more scripted connections")
         self._io = self.streams.pop(0)
         self.opened.append(self._io)
+        self.keys.append(key)
         self._key = key
         self.connections += 1
 
@@ -171,3 +173,6 @@ class Config:
         self.token_endpoint_auth_method = method
         self.device_authorization_endpoint = "https://as.example.com/as/device_authz.oauth2"
         self.token_endpoint = "https://as.example.com/as/token.oauth2"
+        self.api_ca_certificates = None
+        self.tls_client_certificate = None
+        self.tls_client_key = None

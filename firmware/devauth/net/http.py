@@ -8,6 +8,10 @@ poll, reconnecting when the server closes it.
 
 Everything read from the network is bounded: status line, header lines, header count, total header
 bytes and the body (Content-Length or chunked). Redirects are never followed.
+
+The application's API calls (devauth.oauth.api, loaded on first use) go through the same client:
+`begin`/`end` bracket an exchange whose body that module may read in parts (devauth.net.stream),
+and a `Trust` names the trust anchors and client certificate of a host (one TLS context each).
 """
 
 import gc
@@ -35,8 +39,35 @@ MAX_HEADERS = const(64)
 MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
 
+FORM = "application/x-www-form-urlencoded"
 # Only these response headers are kept; the rest are read and dropped.
-_KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
+_KEEP = (
+    b"content-length",
+    b"transfer-encoding",
+    b"connection",
+    b"retry-after",
+    b"content-type",
+    b"location",  # a redirect is returned to the caller, who may want to see where it points
+    b"www-authenticate",  # RFC 6750 §3: why an API refused the token
+)
+
+
+class BodyTooLarge(ProtocolError):
+    """The reply body is over the client's bound (an API reply can be streamed instead)."""
+
+
+class Trust:
+    """Trust anchors and a client certificate (RFC 8705), named after their config key; the TLS
+    context is made from them once, on first use, and kept (one context per trust set)."""
+
+    __slots__ = ("ca_certificates", "client_certificate", "client_key", "name", "ctx")
+
+    def __init__(self, cas, cert=None, key=None, name="ca_certificates"):
+        self.ca_certificates = cas
+        self.client_certificate = cert
+        self.client_key = key
+        self.name = name
+        self.ctx = None
 
 
 class Response:
@@ -86,13 +117,11 @@ class HTTPClient:
         timeout=15,
         max_body=MAX_BODY,
     ):
-        self.ca_certificates = ca_certificates
-        self.client_certificate = client_certificate
-        self.client_key = client_key
+        self.trust = Trust(ca_certificates, client_certificate, client_key)
         self.allow_http = allow_http
         self.timeout = timeout
         self.max_body = max_body
-        self._key = None  # (scheme, host, port) of the open connection
+        self._key = None  # (scheme, host, port, trust) of the open connection
         self._sock = None  # the raw socket
         self._io = None  # the stream we read and write (TLS socket or plain)
         # The reply body buffer and the TLS context: allocated once, first, while the heap is
@@ -100,9 +129,11 @@ class HTTPClient:
         self._buf = bytearray(max_body)
         self._line = bytearray(MAX_LINE)  # one status or header line, reused
         self._one = bytearray(1)
-        self._ctx = None
         if ca_certificates:
-            self._context()
+            self._context(self.trust)
+        self._conn_header = ""  # the last reply's Connection header, lower-case
+        self._busy = False  # a reply is being read (its body may be streamed by the caller)
+        self.turn = 0  # exchanges begun: a streamed body checks it is still the current one
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -115,19 +146,35 @@ class HTTPClient:
         """GET `url` (discovery metadata); -> Response."""
         return self.request("GET", url, None, ())
 
-    def request(self, method, url, body, headers):
+    def request(self, method, url, body, headers, ctype=FORM, trust=None, resend=True):
+        """Send a request and read its reply, body included (bounded) -> Response."""
+        status, hdrs, http10 = self.begin(method, url, body, headers, ctype, trust, resend)
+        return Response(status, hdrs, self.read_body(hdrs, http10))
+
+    def begin(self, method, url, body, headers, ctype=FORM, trust=None, resend=True):
+        """Send a request, read the status line and headers -> (status, headers, is HTTP/1.0).
+
+        The body is read next, by `request` or by a devauth.net.stream.Body, which then calls
+        `end`. `resend`: whether a kept-alive connection the server closed while idle may be
+        sent the request again (only for a request that is safe to repeat, RFC 9110 §9.2.2).
+        """
         scheme, host, port, path = split_url(url)
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
-        key = (scheme, host, port)
-        if self._key != key:
+        key = (scheme, host, port, trust or self.trust)
+        if self._key != key or self._busy:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
-        head = _request_head(method, host, port, default, path, body, headers)
+        head = _request_head(method, host, port, default, path, body, headers, ctype)
+        self.turn += 1
         while True:
             reused = self._io is not None
+            if reused and not resend and self._closed_while_idle():
+                self.close()  # checked before sending: nothing was sent on it
+                reused = False
             if not reused:
                 self._connect(key)
+            self._busy = True
             try:
                 # One write: a separate small body segment would wait on the delayed ACK.
                 self._write(head + body if body else head)
@@ -135,21 +182,51 @@ class HTTPClient:
             except NetworkError as e:
                 self.close()
                 if reused and not e.timed_out:
-                    continue  # the server dropped the idle connection: reconnect once
+                    if resend:
+                        continue  # the server dropped the idle connection: reconnect once
+                    raise NetworkError(
+                        "connection closed before the reply; the %s was not sent again "
+                        "(the server may have acted on it)" % method
+                    ) from None
                 raise
             except BaseException:
                 self.close()
                 raise
             break
         try:
-            resp, reusable = self._read_rest(status, http10)
+            hdrs = self._read_headers()
         except BaseException:
             self.close()
             raise
-        self.requests += 1
-        if not reusable:
+        return status, hdrs, http10
+
+    def read_body(self, headers, http10):
+        """Read the body into the reply buffer (bounded) -> a memoryview of it; then `end`."""
+        try:
+            data, framed = self._read_body(headers)
+        except BaseException:
             self.close()
-        return resp
+            raise
+        self.end(framed and not http10)
+        return data
+
+    def read_some(self, view):
+        """Read what the connection has, at most len(view) bytes, into `view` -> count (0: EOF)."""
+        try:
+            r = self._io.readinto(view)
+            if r is None:  # MicroPython: EAGAIN once the socket timeout expires
+                raise OSError(110)
+        except OSError as e:
+            raise _network(e) from None
+        return r
+
+    def end(self, reusable):
+        """The reply was read to its end: keep the connection for the next request if it may
+        be reused (framed, HTTP/1.1, no `Connection: close`)."""
+        self._busy = False
+        self.requests += 1
+        if not reusable or "close" in self._conn_header:
+            self.close()
 
     def close(self):
         for s in (self._io, self._sock):
@@ -159,11 +236,23 @@ class HTTPClient:
                 except OSError:
                     pass
         self._io = self._sock = self._key = None
+        self._busy = False
+
+    def _closed_while_idle(self):
+        """Whether the server closed (or wrote on) the idle kept-alive connection: an idle one
+        has nothing to read. Asked before sending a request that must not be sent twice."""
+        if self._sock is None:
+            return False
+        import select
+
+        p = select.poll()
+        p.register(self._sock, select.POLLIN)
+        return bool(p.poll(0))
 
     # -- connection ------------------------------------------------------------------------
 
     def _connect(self, key):
-        scheme, host, port = key
+        scheme, host, port, trust = key
         gc.collect()  # a TLS handshake needs the largest contiguous blocks we will ever ask for
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
@@ -179,38 +268,39 @@ class HTTPClient:
             raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, _oserr(e))) from None
         self.connections += 1
         if scheme == "https":
-            self._io = self._handshake(sock, host)
+            self._io = self._handshake(sock, host, trust)
         else:
             self._io = sock if hasattr(sock, "readline") else sock.makefile("rwb", 0)
         self._key = key
 
-    def _context(self):
-        """The TLS context: made once, at start-up while the heap is unfragmented, and reused
-        for every connection (it holds the parsed trust anchors and client certificate)."""
-        if self._ctx is not None:
-            return self._ctx
+    def _context(self, trust):
+        """The TLS context of `trust`: made once (the sign-in's at start-up while the heap is
+        unfragmented) and reused for every connection (it holds the parsed trust anchors and
+        client certificate)."""
+        if trust.ctx is not None:
+            return trust.ctx
         if tls is None:
             raise TLSError("this MicroPython has no tls module (needs 1.23 or newer)")
         ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
         ctx.verify_mode = tls.CERT_REQUIRED  # the unix port starts at CERT_NONE
         try:
-            for der in self.ca_certificates:
+            for der in trust.ca_certificates:
                 ctx.load_verify_locations(der)
         except (ValueError, OSError):
-            raise TLSError("ca_certificates: a certificate could not be loaded") from None
-        if self.client_certificate:
+            raise TLSError("%s: a certificate could not be loaded" % trust.name) from None
+        if trust.client_certificate:
             try:
-                ctx.load_cert_chain(self.client_certificate, self.client_key)
+                ctx.load_cert_chain(trust.client_certificate, trust.client_key)
             except (ValueError, OSError):
                 raise TLSError(
                     "tls_client_certificate/tls_client_key: not a matching certificate and key"
                 ) from None
-        self._ctx = ctx
+        trust.ctx = ctx
         return ctx
 
-    def _handshake(self, sock, host):
+    def _handshake(self, sock, host, trust):
         try:
-            ctx = self._context()
+            ctx = self._context(trust)
         except TLSError:
             self.close()
             raise
@@ -314,6 +404,7 @@ class HTTPClient:
                     "reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES)
                 )
             if line == b"\r\n" or line == b"\n":
+                self._conn_header = headers.get("connection", "").lower()
                 return headers
             colon = line.find(b":")
             if colon <= 0:
@@ -321,13 +412,6 @@ class HTTPClient:
             name = line[:colon].strip().lower()
             if name in _KEEP:
                 headers[name.decode()] = _ascii(line[colon + 1 :].strip())
-
-    def _read_rest(self, status, http10):
-        """Headers and body after the status line -> (Response, connection reusable)."""
-        headers = self._read_headers()
-        body, framed = self._read_body(headers)
-        reusable = framed and not http10 and "close" not in headers.get("connection", "").lower()
-        return Response(status, headers, body), reusable
 
     def _read_body(self, headers):
         """-> (body bytes, whether the body was framed so the connection can be reused).
@@ -348,7 +432,7 @@ class HTTPClient:
                 raise ProtocolError("reply has a bad Content-Length")
             n = int(cl)
             if n > self.max_body:
-                raise ProtocolError(
+                raise BodyTooLarge(
                     "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
                 )
             self._read_into(view[:n])
@@ -363,7 +447,7 @@ class HTTPClient:
                 if not r:
                     break
                 if n >= self.max_body:
-                    raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+                    raise BodyTooLarge("reply body is over the %d-byte limit" % self.max_body)
                 n += r
             framed = False
         return view[:n], framed
@@ -376,27 +460,40 @@ class HTTPClient:
         """
         n = framing = 0
         while True:
-            line, used = self._readline(MAX_LINE)
+            size, used = self.chunk_size(n > 0)
             framing += used
             if framing > MAX_HEADER_BYTES:
                 raise ProtocolError("reply has over %d bytes of chunk framing" % MAX_HEADER_BYTES)
-            if not line:
-                raise NetworkError("connection closed mid-reply")
-            size = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size, 16)
-            except ValueError:
-                raise ProtocolError("reply has a bad chunk size") from None
-            if size < 0 or n + size > self.max_body:
-                raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
+            if n + size > self.max_body:
+                raise BodyTooLarge("reply body is over the %d-byte limit" % self.max_body)
             if size == 0:
                 break
             self._read_into(view[n : n + size])
             n += size
-            crlf, used = self._readline(4)
-            framing += used
+        return self.trailers(framing, n)
+
+    def chunk_size(self, after_chunk):
+        """The next chunk's size line (after the CRLF that ends the previous chunk's data, if
+        `after_chunk`) -> (size, bytes of framing read)."""
+        framing = 0
+        if after_chunk:
+            crlf, framing = self._readline(4)
             if crlf not in (b"\r\n", b"\n"):
                 raise ProtocolError("reply has a malformed chunk")
+        line, used = self._readline(MAX_LINE)
+        if not line:
+            raise NetworkError("connection closed mid-reply")
+        size = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size, 16)
+        except ValueError:
+            raise ProtocolError("reply has a bad chunk size") from None
+        if size < 0:
+            raise ProtocolError("reply has a bad chunk size")
+        return size, framing + used
+
+    def trailers(self, framing, n=0):
+        """Read the trailer section after the last chunk (bounded like headers) -> n."""
         count = 0
         while True:  # trailer section, bounded like headers
             line, used = self._readline(MAX_LINE)
@@ -410,7 +507,7 @@ class HTTPClient:
                 raise ProtocolError("reply has too many trailer lines")
 
 
-def _request_head(method, host, port, default_port, path, body, headers):
+def _request_head(method, host, port, default_port, path, body, headers, ctype):
     if ":" in host:
         host = "[%s]" % host
     if port != default_port:
@@ -420,7 +517,8 @@ def _request_head(method, host, port, default_port, path, body, headers):
         "Accept: application/json\r\nUser-Agent: devauth\r\n",
     ]
     if body is not None:
-        parts.append("Content-Type: application/x-www-form-urlencoded\r\n")
+        if ctype:
+            parts.append("Content-Type: %s\r\n" % ctype)
         parts.append("Content-Length: %d\r\n" % len(body))
     for name, value in headers:
         parts.append("%s: %s\r\n" % (name, value))
