@@ -93,5 +93,5 @@ def _main():
 
 if __name__ == "__main__":
     shims = os.path.join(ROOT, "tools", "devauth_tools", "shims")
-    sys.path[:0] = [shims, os.path.join(ROOT, "firmware"), HERE]
+    sys.path[:0] = [shims, os.path.join(ROOT, "firmware"), HERE, os.path.join(HERE, "dual")]
     _main()

@@ -58,8 +58,8 @@ def test_the_architectures_get_the_same_bytecode(trees):
 
 def test_the_e2e_tests_run_the_precompiled_tree():
     tree = compiled_firmware()
-    assert not os.path.exists(os.path.join(tree, "devauth", "flow.py"))
-    assert os.path.exists(os.path.join(tree, "devauth", "flow.mpy"))
+    assert not os.path.exists(os.path.join(tree, "devauth", "oauth", "flow.py"))
+    assert os.path.exists(os.path.join(tree, "devauth", "oauth", "flow.mpy"))
 
 
 def test_the_esp32_tree_signs_in_on_the_unix_port(trees, tmp_path):

@@ -42,7 +42,7 @@ def test_killed_at_random_moments_the_store_always_holds_old_or_new_tokens(tmp_p
     mp = runner.micropython()
     rng = random.Random(8628)
     # The first tokens, saved whole: from here on there is always an old or a new file.
-    seed = "import sys; sys.path.insert(0, %r)\nfrom devauth import tokens\n" % fw
+    seed = "import sys; sys.path.insert(0, %r)\nfrom devauth.oauth import tokens\n" % fw
     seed += "tokens.write(%r, tokens.TOKEN, {'access_token': 'AT-0'})\n" % state
     subprocess.run([mp, "-c", seed], check=True)
     last = 0

@@ -29,28 +29,31 @@ KNOWN = {
         ("reportAssignmentType", "reportAttributeAccessIssue"),
         "the CPython stand-ins for time.ticks_ms & co. (time.monotonic is CPython's)",
     ),
-    "devauth/http.py": (
+    "devauth/net/http.py": (
         ("reportAssignmentType", "reportAttributeAccessIssue", "reportOptionalMemberAccess")
         + ("reportCallIssue", "reportOperatorIssue"),
         "const() fallback; SSLContext.verify_mode and readline(limit) missing from the stubs; "
         "the connection's stream is Optional between requests",
     ),
-    "devauth/qr.py": (("reportAssignmentType",), "the const() fallback for CPython"),
+    "devauth/oled/qr.py": (("reportAssignmentType",), "the const() fallback for CPython"),
     "devauth/config.py": (
         ("reportAttributeAccessIssue",),
         "Config fields start as None/str and are set from Optional validators",
     ),
-    "devauth/display.py": (
+    "devauth/oled/display.py": (
         ("reportMissingImports",),
         "the ssd1306 drivers are installed on the board with mip",
     ),
-    "devauth/ecdsa.py": (
+    "devauth/jose/ecdsa.py": (
         ("reportArgumentType", "reportOptionalSubscript"),
         "the point at infinity is None in the curve arithmetic",
     ),
-    "devauth/jwt.py": (("reportAttributeAccessIssue",), "ECKey.bits set outside its class"),
-    "devauth/session.py": (("reportOptionalSubscript",), "the stored token record is Optional"),
-    "devauth/termdisplay.py": (
+    "devauth/jose/jwt.py": (("reportAttributeAccessIssue",), "ECKey.bits set outside its class"),
+    "devauth/oauth/session.py": (
+        ("reportOptionalSubscript",),
+        "the stored token record is Optional",
+    ),
+    "devauth/oled/termdisplay.py": (
         ("reportGeneralTypeIssues",),
         "framebuf or the plain-Python Canvas as the base class (CPython has no framebuf)",
     ),
@@ -131,6 +134,6 @@ def test_firmware_type_checks_against_the_esp32_stubs(tmp_path):
 
 
 def test_the_board_glue_needs_no_overrides():
-    mine = ("main.py", "devauth/entry.py", "devauth/profile.py")
+    mine = ("main.py", "devauth/entry.py", "devauth/board/profile.py")
     for rel in mine + ("devauth/board.py", "devauth/boardinit.py"):
         assert rel not in KNOWN

@@ -27,8 +27,8 @@ def load_config(path):
     try:
         return config.load(path)
     finally:
-        # a parsed private_key keeps only what it needs
-        unload("devauth.config", "devauth.jose.pem", "devauth.jose.der")
+        # a parsed private_key keeps only what it needs; the jose package comes back with jwt
+        unload("devauth.config", "devauth.jose.pem", "devauth.jose.der", "devauth.jose")
 
 
 def discover(cfg, transport):

@@ -237,5 +237,12 @@ def main(args=None):
     return 0
 
 
+def add_parser(sub):
+    """The `bench` subcommand for devauth_tools.cli."""
+    b = sub.add_parser("bench", help="heap, handshakes, code size vs the naive requests baseline")
+    b.set_defaults(fn=main)
+    return b
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,6 +7,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_HEAP = "100K"  # about what a stock ESP32-WROOM build leaves free for Python
+SIM_HEAP = "128K"  # with the mirrored OLED (`devauth sim`, `devauth run --mirror`)
 
 
 def firmware_dir():
@@ -103,3 +104,44 @@ def ensure_compiled(out_dir=None):
         with open(stamp, "w") as f:
             f.write("built from %s\n" % src)
     return out
+
+
+def cmd_run(args):
+    mirror = sys.stdout.isatty() if args.mirror is None else args.mirror
+    cmd = firmware_command(
+        args.config,
+        once=args.once,
+        heap=args.heap or (SIM_HEAP if mirror else DEFAULT_HEAP),
+        mirror=mirror,
+        stats=args.stats,
+        board=args.board or os.path.join(REPO, "boards", "unix.json"),
+        firmware=firmware_dir() if args.source else ensure_compiled(),
+    )
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_parser(sub):
+    """The `run` subcommand for devauth_tools.cli."""
+    r = sub.add_parser("run", help="run firmware/main.py on the MicroPython unix port")
+    r.add_argument("--config", required=True, help="the device config JSON")
+    r.add_argument("--once", action="store_true", help="exit when the sign-in ends (0/1/2/3/4)")
+    r.add_argument(
+        "--heap",
+        help="MicroPython GC heap (default 100K, about what an ESP32-WROOM leaves free; "
+        "%s with the mirrored OLED)" % SIM_HEAP,
+    )
+    r.add_argument("--board", help="board profile (default boards/unix.json)")
+    r.add_argument(
+        "--stats", action="store_true", help="print connections/handshakes/heap at the end"
+    )
+    r.add_argument("--source", action="store_true", help="run firmware/ as source, not .mpy")
+    m = r.add_mutually_exclusive_group()
+    m.add_argument(
+        "--mirror", dest="mirror", action="store_true", default=None, help="mirror the OLED"
+    )
+    m.add_argument("--no-mirror", dest="mirror", action="store_false")
+    r.set_defaults(fn=cmd_run)
+    return r

@@ -60,3 +60,17 @@ def main(args):
             )
         )
     return code
+
+
+def add_parser(sub):
+    """The `sim` subcommand for devauth_tools.cli."""
+    s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
+    s.add_argument("--approve", choices=("auto", "browser"), default="auto")
+    s.add_argument("--method", default="none", help="client authentication method to use")
+    # The mirrored OLED with its QR code needs ~98 KB of this 64-bit port's heap (objects are
+    # larger than on the 32-bit ESP32): the demo runs with headroom.
+    s.add_argument(
+        "--heap", default=runner.SIM_HEAP, help="MicroPython GC heap (default %s)" % runner.SIM_HEAP
+    )
+    s.set_defaults(fn=main)
+    return s
