@@ -246,7 +246,7 @@ class HTTPClient:
         import select
 
         p = select.poll()
-        p.register(self._sock, select.POLLIN)
+        p.register(self._io, select.POLLIN)
         return bool(p.poll(0))
 
     # -- connection ------------------------------------------------------------------------
@@ -527,7 +527,7 @@ def _request_head(method, host, port, default_port, path, body, headers, ctype):
 
 
 def _is_timeout(e):
-    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
+    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ in ("timeout", "TimeoutError")
 
 
 # The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the

@@ -204,4 +204,7 @@ def create_app(store):
     for i, path in enumerate(METADATA_PATHS):
         app.add_url_rule(path, f"metadata{i}", metadata)
 
+    from devauth_tools.dev_as import api  # the protected API the firmware's tests call
+
+    api.install(app, store)
     return app
