@@ -527,7 +527,9 @@ def _request_head(method, host, port, default_port, path, body, headers, ctype):
 
 
 def _is_timeout(e):
-    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ in ("timeout", "TimeoutError")
+    if e.args and e.args[0] in (110, 116, 11, "timed out"):
+        return True
+    return type(e).__name__ in ("timeout", "TimeoutError")  # CPython (the shims)
 
 
 # The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
