@@ -70,7 +70,9 @@ class Config:
         self.tls_client_certificate = None  # DER bytes of the client certificate
         self.tls_client_key = None  # DER bytes of its private key
         self.ca_certificates = []  # list of DER trust anchors
-        self.api_ca_certificates = None  # {API host, host:port or "*": [DER]} (_api_trust)
+        # {API host, host:port or "*": [DER]} (_api_trust); devauth.oauth.api replaces each
+        # list with its Trust (and TLS context) on first use
+        self.api_ca_certificates = None
         self.state_dir = "state"
         self.allow_insecure_http = False
         self.http_client = "builtin"

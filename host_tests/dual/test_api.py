@@ -8,7 +8,7 @@ import os
 
 from devauth import config
 from devauth.errors import ConfigError, NetworkError, ProtocolError
-from devauth.net.http import BodyTooLarge
+from devauth.net.stream import BodyTooLarge
 from devauth.oauth import tokens
 from devauth.oauth.api import APIError, InsufficientScope
 from devauth.oauth.session import Session
@@ -281,13 +281,13 @@ def test_trust_per_host_and_the_client_certificate_go_to_the_api():
     assert first.client_certificate == b"CERT" and first.client_key == b"KEY"  # RFC 8705 §3
     assert other.ca_certificates == [b"ANY-CA"] and other.name == "api_ca_certificates"
     assert client.connections == 2  # the two calls to one host shared a connection
-    assert s.trusts["api.example.com"] is first  # one trust set, one context
+    assert cas["api.example.com"] is first  # one trust set, one context
 
 
 def test_a_host_without_its_own_trust_is_trusted_as_the_authorization_server():
     s, client, _ = _session(Stream(reply(200)), api_ca_certificates={"x.example": [b"X"]})
     s.request("GET", API)
-    assert client.keys[0][3] is client.trust
+    assert client.keys[0][3] is client  # the sign-in's own trust
 
 
 # -- bounds and streaming --------------------------------------------------------------------

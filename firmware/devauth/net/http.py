@@ -9,9 +9,10 @@ poll, reconnecting when the server closes it.
 Everything read from the network is bounded: status line, header lines, header count, total header
 bytes and the body (Content-Length or chunked). Redirects are never followed.
 
-The application's API calls (devauth.oauth.api, loaded on first use) go through the same client:
-`begin`/`end` bracket an exchange whose body that module may read in parts (devauth.net.stream),
-and a `Trust` names the trust anchors and client certificate of a host (one TLS context each).
+The application's API calls (devauth.oauth.api, loaded on first use) use the same client, with a
+content type, a `trust` (devauth.oauth.api.Trust; the default is this client's own), `resend`
+(False: a request not safe to repeat is never sent twice) and `stream` (the body is left for
+devauth.net.stream to read in parts).
 """
 
 import gc
@@ -40,34 +41,17 @@ MAX_BODY = const(8192)  # OAuth replies are a few hundred bytes
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
 
 FORM = "application/x-www-form-urlencoded"
-# Only these response headers are kept; the rest are read and dropped.
+# Only these response headers are kept; the rest are read and dropped. `location`: a redirect is
+# returned to the caller; `www-authenticate`: why an API refused the token (RFC 6750 §3).
 _KEEP = (
     b"content-length",
     b"transfer-encoding",
     b"connection",
     b"retry-after",
     b"content-type",
-    b"location",  # a redirect is returned to the caller, who may want to see where it points
-    b"www-authenticate",  # RFC 6750 §3: why an API refused the token
+    b"location",
+    b"www-authenticate",
 )
-
-
-class BodyTooLarge(ProtocolError):
-    """The reply body is over the client's bound (an API reply can be streamed instead)."""
-
-
-class Trust:
-    """Trust anchors and a client certificate (RFC 8705), named after their config key; the TLS
-    context is made from them once, on first use, and kept (one context per trust set)."""
-
-    __slots__ = ("ca_certificates", "client_certificate", "client_key", "name", "ctx")
-
-    def __init__(self, cas, cert=None, key=None, name="ca_certificates"):
-        self.ca_certificates = cas
-        self.client_certificate = cert
-        self.client_key = key
-        self.name = name
-        self.ctx = None
 
 
 class Response:
@@ -117,7 +101,12 @@ class HTTPClient:
         timeout=15,
         max_body=MAX_BODY,
     ):
-        self.trust = Trust(ca_certificates, client_certificate, client_key)
+        # The sign-in's trust (see devauth.oauth.api.Trust): anchors, client certificate, context
+        self.ca_certificates = ca_certificates
+        self.client_certificate = client_certificate
+        self.client_key = client_key
+        self.name = "ca_certificates"
+        self.ctx = None
         self.allow_http = allow_http
         self.timeout = timeout
         self.max_body = max_body
@@ -130,10 +119,8 @@ class HTTPClient:
         self._line = bytearray(MAX_LINE)  # one status or header line, reused
         self._one = bytearray(1)
         if ca_certificates:
-            self._context(self.trust)
-        self._conn_header = ""  # the last reply's Connection header, lower-case
-        self._busy = False  # a reply is being read (its body may be streamed by the caller)
-        self.turn = 0  # exchanges begun: a streamed body checks it is still the current one
+            self._context(self)
+        self._busy = False  # a streamed reply's body is being read
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -146,86 +133,54 @@ class HTTPClient:
         """GET `url` (discovery metadata); -> Response."""
         return self.request("GET", url, None, ())
 
-    def request(self, method, url, body, headers, ctype=FORM, trust=None, resend=True):
-        """Send a request and read its reply, body included (bounded) -> Response."""
-        status, hdrs, http10 = self.begin(method, url, body, headers, ctype, trust, resend)
-        return Response(status, hdrs, self.read_body(hdrs, http10))
-
-    def begin(self, method, url, body, headers, ctype=FORM, trust=None, resend=True):
-        """Send a request, read the status line and headers -> (status, headers, is HTTP/1.0).
-
-        The body is read next, by `request` or by a devauth.net.stream.Body, which then calls
-        `end`. `resend`: whether a kept-alive connection the server closed while idle may be
-        sent the request again (only for a request that is safe to repeat, RFC 9110 §9.2.2).
-        """
+    def request(
+        self, method, url, body, headers, ctype=FORM, trust=None, resend=True, stream=False
+    ):
         scheme, host, port, path = split_url(url)
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
-        key = (scheme, host, port, trust or self.trust)
+        key = (scheme, host, port, trust or self)
         if self._key != key or self._busy:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
         head = _request_head(method, host, port, default, path, body, headers, ctype)
-        self.turn += 1
         while True:
             reused = self._io is not None
-            if reused and not resend and self._closed_while_idle():
-                self.close()  # checked before sending: nothing was sent on it
-                reused = False
             if not reused:
                 self._connect(key)
-            self._busy = True
             try:
                 # One write: a separate small body segment would wait on the delayed ACK.
                 self._write(head + body if body else head)
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
-                if reused and not e.timed_out:
-                    if resend:
-                        continue  # the server dropped the idle connection: reconnect once
-                    raise NetworkError(
-                        "connection closed before the reply; the %s was not sent again "
-                        "(the server may have acted on it)" % method
-                    ) from None
+                if reused and not e.timed_out and resend:
+                    continue  # the server dropped the idle connection: reconnect once
                 raise
             except BaseException:
                 self.close()
                 raise
             break
         try:
-            hdrs = self._read_headers()
+            headers = self._read_headers()
+            if http10:  # we never ask an HTTP/1.0 server to keep the connection
+                headers["connection"] = "close"
+            if stream:
+                self._busy = True
+                return Response(status, headers, None)
+            body, framed = self._read_body(headers)
         except BaseException:
             self.close()
             raise
-        return status, hdrs, http10
+        self.end(framed, headers)
+        return Response(status, headers, body)
 
-    def read_body(self, headers, http10):
-        """Read the body into the reply buffer (bounded) -> a memoryview of it; then `end`."""
-        try:
-            data, framed = self._read_body(headers)
-        except BaseException:
-            self.close()
-            raise
-        self.end(framed and not http10)
-        return data
-
-    def read_some(self, view):
-        """Read what the connection has, at most len(view) bytes, into `view` -> count (0: EOF)."""
-        try:
-            r = self._io.readinto(view)
-            if r is None:  # MicroPython: EAGAIN once the socket timeout expires
-                raise OSError(110)
-        except OSError as e:
-            raise _network(e) from None
-        return r
-
-    def end(self, reusable):
-        """The reply was read to its end: keep the connection for the next request if it may
-        be reused (framed, HTTP/1.1, no `Connection: close`)."""
+    def end(self, framed, headers):
+        """A reply was read to its end: the connection is kept if the body was framed and the
+        server did not say `Connection: close`."""
         self._busy = False
         self.requests += 1
-        if not reusable or "close" in self._conn_header:
+        if not framed or "close" in headers.get("connection", "").lower():
             self.close()
 
     def close(self):
@@ -237,17 +192,6 @@ class HTTPClient:
                     pass
         self._io = self._sock = self._key = None
         self._busy = False
-
-    def _closed_while_idle(self):
-        """Whether the server closed (or wrote on) the idle kept-alive connection: an idle one
-        has nothing to read. Asked before sending a request that must not be sent twice."""
-        if self._sock is None:
-            return False
-        import select
-
-        p = select.poll()
-        p.register(self._io, select.POLLIN)
-        return bool(p.poll(0))
 
     # -- connection ------------------------------------------------------------------------
 
@@ -274,7 +218,7 @@ class HTTPClient:
         self._key = key
 
     def _context(self, trust):
-        """The TLS context of `trust`: made once (the sign-in's at start-up while the heap is
+        """The TLS context of `trust`: made once (the sign-in's at start-up, while the heap is
         unfragmented) and reused for every connection (it holds the parsed trust anchors and
         client certificate)."""
         if trust.ctx is not None:
@@ -404,7 +348,6 @@ class HTTPClient:
                     "reply headers are over %d lines or %d bytes" % (MAX_HEADERS, MAX_HEADER_BYTES)
                 )
             if line == b"\r\n" or line == b"\n":
-                self._conn_header = headers.get("connection", "").lower()
                 return headers
             colon = line.find(b":")
             if colon <= 0:
@@ -432,7 +375,7 @@ class HTTPClient:
                 raise ProtocolError("reply has a bad Content-Length")
             n = int(cl)
             if n > self.max_body:
-                raise BodyTooLarge(
+                raise ProtocolError(
                     "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
                 )
             self._read_into(view[:n])
@@ -447,7 +390,7 @@ class HTTPClient:
                 if not r:
                     break
                 if n >= self.max_body:
-                    raise BodyTooLarge("reply body is over the %d-byte limit" % self.max_body)
+                    raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
                 n += r
             framed = False
         return view[:n], framed
@@ -460,40 +403,27 @@ class HTTPClient:
         """
         n = framing = 0
         while True:
-            size, used = self.chunk_size(n > 0)
+            line, used = self._readline(MAX_LINE)
             framing += used
             if framing > MAX_HEADER_BYTES:
                 raise ProtocolError("reply has over %d bytes of chunk framing" % MAX_HEADER_BYTES)
-            if n + size > self.max_body:
-                raise BodyTooLarge("reply body is over the %d-byte limit" % self.max_body)
+            if not line:
+                raise NetworkError("connection closed mid-reply")
+            size = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size, 16)
+            except ValueError:
+                raise ProtocolError("reply has a bad chunk size") from None
+            if size < 0 or n + size > self.max_body:
+                raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
             if size == 0:
                 break
             self._read_into(view[n : n + size])
             n += size
-        return self.trailers(framing, n)
-
-    def chunk_size(self, after_chunk):
-        """The next chunk's size line (after the CRLF that ends the previous chunk's data, if
-        `after_chunk`) -> (size, bytes of framing read)."""
-        framing = 0
-        if after_chunk:
-            crlf, framing = self._readline(4)
+            crlf, used = self._readline(4)
+            framing += used
             if crlf not in (b"\r\n", b"\n"):
                 raise ProtocolError("reply has a malformed chunk")
-        line, used = self._readline(MAX_LINE)
-        if not line:
-            raise NetworkError("connection closed mid-reply")
-        size = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size, 16)
-        except ValueError:
-            raise ProtocolError("reply has a bad chunk size") from None
-        if size < 0:
-            raise ProtocolError("reply has a bad chunk size")
-        return size, framing + used
-
-    def trailers(self, framing, n=0):
-        """Read the trailer section after the last chunk (bounded like headers) -> n."""
         count = 0
         while True:  # trailer section, bounded like headers
             line, used = self._readline(MAX_LINE)
@@ -527,9 +457,10 @@ def _request_head(method, host, port, default_port, path, body, headers, ctype):
 
 
 def _is_timeout(e):
-    if e.args and e.args[0] in (110, 116, 11, "timed out"):
-        return True
-    return type(e).__name__ in ("timeout", "TimeoutError")  # CPython (the shims)
+    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ in (
+        "timeout",
+        "TimeoutError",
+    )
 
 
 # The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the

@@ -27,8 +27,9 @@ Loaded on first use by `Session.request`: a sign-in never has this module on the
 
 import json as _json
 
-from devauth.errors import ConfigError, DevauthError, ProtocolError
-from devauth.net.http import FORM, BodyTooLarge, Trust
+from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolError
+from devauth.net.http import FORM, HTTPClient
+from devauth.net.stream import Body, BodyTooLarge
 from devauth.net.url import encode, split_url
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -57,6 +58,20 @@ class InsufficientScope(APIError):
     def __init__(self, message, scope):
         super().__init__(message, 403, "insufficient_scope")
         self.scope = scope
+
+
+class Trust:
+    """The trust anchors of an API host with the client certificate (RFC 8705 §3), named after
+    their config key: what devauth.net.http makes one TLS context of, on first use."""
+
+    __slots__ = ("ca_certificates", "client_certificate", "client_key", "name", "ctx")
+
+    def __init__(self, cas, cert, key, name):
+        self.ca_certificates = cas
+        self.client_certificate = cert
+        self.client_key = key
+        self.name = name
+        self.ctx = None
 
 
 class Reply:
@@ -98,7 +113,7 @@ class Reply:
 def request(session, method, url, json=None, data=None, body=None, headers=None, stream=False):
     """Send `method` to `url` with the access token -> Reply. See the module docstring."""
     client = session.transport
-    if not hasattr(client, "begin"):
+    if not isinstance(client, HTTPClient):
         raise ConfigError(
             "session.request needs http_client builtin (urequests skips certificate checks "
             "and follows redirects with the token)"
@@ -146,19 +161,38 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
 def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
     hdrs = [("Authorization", "Bearer " + _bearer(token))]
     hdrs.extend(extra)
-    status, h, http10 = client.begin(method, url, payload, hdrs, ctype, trust, resend)
-    if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
-        client.end(not http10)
-        return Reply(status, h, b"")
-    if stream and status not in (401, 403):
-        from devauth.net.stream import Body
-
-        return Reply(status, h, None, Body(client, h, http10))
+    if not resend:
+        _drop_if_closed(client)
     try:
-        data = client.read_body(h, http10)
+        r = client.request(method, url, payload, hdrs, ctype, trust, resend, True)
+    except NetworkError as e:
+        if resend:
+            raise
+        # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
+        raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
+    body = Body(client, r.status, r.headers)
+    if stream and r.status not in (401, 403):
+        return Reply(r.status, r.headers, None, body)
+    try:
+        content = body.read()
     except BodyTooLarge as e:
         raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
-    return Reply(status, h, bytes(data))
+    return Reply(r.status, r.headers, content)
+
+
+def _drop_if_closed(client):
+    """Close the kept-alive connection if the server closed it (or wrote on it) while it sat
+    idle: an idle one has nothing to read. Checked before a request that must not be sent twice,
+    so that it goes on a connection known to be open."""
+    io = client._io  # the client's own stream (TLS socket or plain)
+    if io is None or client._sock is None:  # no connection (or a test's scripted one)
+        return
+    import select
+
+    p = select.poll()
+    p.register(io, select.POLLIN)
+    if p.poll(0):
+        client.close()
 
 
 def _payload(method, json, data, body):
@@ -228,16 +262,16 @@ def _trust(session, host, port):
         name = host if host in cas else "*"
     if name not in cas:
         return None
-    trusts = session.trusts
-    if name not in trusts:
+    trust = cas[name]
+    if not isinstance(trust, Trust):  # first use: the DER list becomes its Trust, kept there
         cfg = session.config
-        trusts[name] = Trust(
-            cas[name],
+        trust = cas[name] = Trust(
+            trust,
             cfg.tls_client_certificate,
             cfg.tls_client_key,
             "api_ca_certificates" if name == "*" else "api_ca_certificates[%s]" % name,
         )
-    return trusts[name]
+    return trust
 
 
 def _challenge(reply):

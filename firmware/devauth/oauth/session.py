@@ -25,7 +25,6 @@ class Session:
         self.transport = transport
         self.clock = clock
         self.ui = ui
-        self.trusts = {}  # API host -> its devauth.net.http.Trust (devauth.oauth.api)
 
     def _now(self):
         f = getattr(self.clock, "unix_time", None)
@@ -53,13 +52,14 @@ class Session:
         """A valid access token (str): stored, refreshed, or from a new device sign-in."""
         return self.ensure()["access_token"]
 
-    def request(self, method, url, json=None, data=None, body=None, headers=None, stream=False):
-        """Call the application's API with the access token (RFC 6750 §2.1) -> a reply with
-        `status`, `headers`, `content`, `text`, `json()`. Refreshes the token first when due, and
-        once more on a 401. The code is in devauth.oauth.api, imported on the first call."""
+    def request(self, *args, **kw):
+        """Call the application's API with the access token (RFC 6750 §2.1):
+        request(method, url, json=None, data=None, body=None, headers=None, stream=False) -> a
+        reply with `status`, `headers`, `content`, `text`, `json()`. The token is refreshed first
+        when due, and once more on a 401. The code is devauth.oauth.api, imported on first use."""
         from devauth.oauth import api
 
-        return api.request(self, method, url, json, data, body, headers, stream)
+        return api.request(self, *args, **kw)
 
     def ensure(self, refused=None):
         """The token record, refreshing or signing in as needed. `refused`: an access token a
