@@ -275,3 +275,26 @@ def test_invalid_grant_on_the_refresh_starts_a_new_sign_in(server, tmp_path):
     assert "Sign-in expired (invalid_grant): signing in again." in lines, lines
     assert any(line.startswith("To sign in, visit") for line in lines), lines
     assert results[0].startswith("200 "), results
+
+
+def test_the_example_signs_in_and_posts_readings_with_the_token(server, tmp_path):
+    import argparse
+
+    from devauth_tools import sim
+
+    cfg = write_config(tmp_path, server.base_url, server.pki)
+    app = os.path.join(ROOT, "examples", "post_readings.py")
+    args = argparse.Namespace(app=app, count=2, period=1, heap=HEAP)
+    before = len(server.store.api.readings)
+    proc = subprocess.run(
+        sim.app_command(args, cfg, server.base_url + "/api/readings"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "Signed in." in lines
+    assert lines[-2:] == ["reading 1 posted: HTTP 201", "reading 2 posted: HTTP 201"], lines
+    got = server.store.api.readings[before:]
+    assert [r["n"] for r in got] == [1, 2] and got[0]["unit"] == "°C"

@@ -40,6 +40,8 @@ def main(args):
             board=os.path.join(runner.REPO, "boards", "unix.json"),
             firmware=runner.ensure_compiled(),
         )
+        if args.app:  # the application signs in, then calls the dev server's protected API
+            cmd = app_command(args, cfg, srv.base_url + "/api/readings")
         try:
             code = subprocess.call(cmd)
         except KeyboardInterrupt:
@@ -62,6 +64,25 @@ def main(args):
     return code
 
 
+def app_command(args, cfg, api_url):
+    """An application script (e.g. examples/post_readings.py: `main(config, url, count,
+    period)`) on the unix port, with the precompiled firmware on its path."""
+    folder, name = os.path.split(os.path.abspath(args.app))
+    code = (
+        "import sys; sys.path[:0] = [%r, %r]; import %s as a; sys.exit(a.main(%r, %r, %s, %d))"
+        % (
+            runner.ensure_compiled(),
+            folder,
+            name.rsplit(".", 1)[0],
+            os.path.abspath(cfg),
+            api_url,
+            args.count,
+            args.period,
+        )
+    )
+    return [runner.micropython(), "-X", "heapsize=%s" % args.heap, "-c", code]
+
+
 def add_parser(sub):
     """The `sim` subcommand for devauth_tools.cli."""
     s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
@@ -72,5 +93,8 @@ def add_parser(sub):
     s.add_argument(
         "--heap", default=runner.SIM_HEAP, help="MicroPython GC heap (default %s)" % runner.SIM_HEAP
     )
+    s.add_argument("--app", help="an application script to run instead (examples/post_readings.py)")
+    s.add_argument("--count", type=int, default=3, help="--app: readings to post (default 3)")
+    s.add_argument("--period", type=int, default=60, help="--app: seconds between readings")
     s.set_defaults(fn=main)
     return s
