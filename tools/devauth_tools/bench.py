@@ -154,6 +154,9 @@ def main(args=None):
                 private_key_id="ec-1",
             ),
         }
+        from devauth_tools import apibench
+
+        api = apibench.measure(srv, work, fw)
     from devauth_tools import jwtbench
 
     jwt = jwtbench.measure(runs=10)
@@ -219,6 +222,8 @@ def main(args=None):
         print("  %s: %.2f ms (show() not counted)" % (key[7:-3].replace("_", " "), scr[key]))
     print()
     print("soak: " + soak.summary(soaked))
+    print()
+    print("\n".join(apibench.report(api)))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
@@ -229,6 +234,7 @@ def main(args=None):
                 "jwt_signin_heap_kb": jwt_heap,
                 "screens": scr,
                 "soak": soaked,
+                "api": api,
             },
             f,
             indent=2,
