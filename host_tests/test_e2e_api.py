@@ -298,3 +298,34 @@ def test_the_example_signs_in_and_posts_readings_with_the_token(server, tmp_path
     assert lines[-2:] == ["reading 1 posted: HTTP 201", "reading 2 posted: HTTP 201"], lines
     got = server.store.api.readings[before:]
     assert [r["n"] for r in got] == [1, 2] and got[0]["unit"] == "°C"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_post_after_the_server_closed_the_idle_connection_goes_on_a_new_one(
+    tmp_path_factory, tmp_path, runtime
+):
+    from devauth_tools.dev_as import DevAS
+
+    # This server closes every connection after its reply, as an idle timeout would.
+    with DevAS(
+        str(tmp_path_factory.mktemp("pki-api-close")),
+        port=0,
+        auto_approve=0.3,
+        interval=1,
+        quiet=True,
+        close_after_response=True,
+    ) as srv:
+        cfg = _signed_in(srv, tmp_path)
+        steps = (
+            "call('GET', API)\n"
+            "import select\n"
+            "p = select.poll()\n"
+            "p.register(transport._io, select.POLLIN)\n"
+            "p.poll(10000)  # the event: the server's close reaches the idle connection\n"
+            "call('POST', API, json={'after': 'close'})\n"
+        )
+        results, stats, _ = run_app(runtime, cfg, srv.base_url + "/api/readings", steps, tmp_path)
+        posts = [c for c in srv.store.api.calls if c[1] == "POST"]
+    assert results[0].startswith("200 "), results
+    assert results[1].startswith("201 "), results  # checked before sending: a new connection
+    assert len(posts) == 1 and stats["handshakes"] == 2

@@ -302,6 +302,20 @@ def test_a_reply_over_the_bound_is_a_clear_error_without_stream():
     assert client.opened[0].consumed < 200 and client._io is None
 
 
+def test_a_chunked_or_unframed_reply_over_the_bound_stops_at_the_bound():
+    s, client, _ = _session(
+        Stream(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            endless=b"400\r\n" + b"x" * 1024 + b"\r\n",
+        ),
+        Stream(b"HTTP/1.0 200 OK\r\n\r\n", endless=b"y" * 1000),
+    )
+    for _ in range(2):
+        e = raises(BodyTooLarge, s.request, "GET", API)
+        assert str(e) == "API reply body is over the 8192-byte limit (read it with stream=True)"
+        assert client.opened[-1].consumed < 8192 + 2048 and client._io is None
+
+
 def _read_all(r, size=1000):
     buf, out = bytearray(size), bytearray()
     while True:
