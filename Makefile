@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup test lint sim bench clean
+.PHONY: setup test lint typecheck sim bench clean
 
 setup: $(STAMP)
 
@@ -28,9 +28,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/micropython -c "import tls, framebuf, socket; print('micropython unix port ready')"
 	touch $@
 
-lint: setup
+lint: setup typecheck
 	$(BIN)/ruff check firmware tools host_tests
 	$(BIN)/ruff format --check firmware tools host_tests
+
+# firmware/ against micropython-esp32-stubs: [tool.basedpyright] in pyproject.toml.
+typecheck: setup
+	$(BIN)/basedpyright
 
 test: setup lint
 	$(BIN)/pytest

@@ -94,7 +94,7 @@ for w, h, code, uri, full in cases:
     p = Panel(w, h)
     s = Screen(p, w, h)
     n = s.sign_in(code, uri, full, 600)
-    q = [i for i in range(n) if s.views[i][0] == "q"]
+    q = [i for i in range(n) if s.views[i].kind == "q"]
     if q:
         s.view(q[0], 300)
     print(bytes(p.buffer).hex() if q else "-")

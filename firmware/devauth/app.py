@@ -10,7 +10,7 @@ import sys
 
 from devauth import clock as _clock
 from devauth import unload
-from devauth.errors import DevauthError, ExpiredToken, OAuthError
+from devauth.errors import DevauthError, ExpiredToken, OAuthError, clip
 
 # Memory: the config loader runs first and is unloaded before the flow's modules are imported,
 # so the two never sit on the heap together (the peak of a sign-in is at start-up).
@@ -141,12 +141,10 @@ def run(
             ui.failed(DevauthError("the free heap is too small for this step", "Out of memory"))
         except Exception as e:  # a bug: one line, no traceback, no crash loop
             _debug(e)
-            ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, _clip(e))))
+            ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, clip(e))))
         finally:
             if transport is not None:
-                report = getattr(ui, "stats", None)
-                if report:
-                    report(transport)
+                ui.stats(transport)
                 transport.close()
                 transport = None
             gc.collect()
@@ -159,7 +157,3 @@ def run(
 def _debug(e):
     if DEBUG:
         sys.print_exception(e) if hasattr(sys, "print_exception") else print(repr(e))
-
-
-def _clip(e):
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in str(e)[:100])

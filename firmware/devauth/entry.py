@@ -1,7 +1,7 @@
 """What firmware/main.py runs: arguments, board profile, display, UI, then devauth.app.run().
 
 On a board (no arguments): /board.json and /devauth.json; devauth.board.glue brings the hardware,
-Wi-Fi and clock up first. On the unix port:
+Wi-Fi and clock up first (the boot sequence: boards/README.md). On the unix port:
     micropython main.py --config FILE [--board FILE] [--once] [--mirror] [--stats] [--debug]
 A --board profile for real hardware goes through devauth.board.glue too (the tests do that with fake
 `machine`/`network`/`ntptime` modules). Exit status with --once: 0 signed in, 2 configuration or
@@ -92,7 +92,7 @@ def _profile(path):
         print("%s: %s" % (e.short, e))
         return None
     finally:  # needed only at start: off the heap before the sign-in's modules come in
-        unload("devauth.board.profile")
+        unload("devauth.board.profile", "devauth.oled.display")
 
 
 def _display(opts, profile):
@@ -121,7 +121,9 @@ def _ui(display, width, height, opts):
 
         ui.out = out
     if opts["stats"]:
-        ui.stats = _stats  # pyright: ignore[reportAttributeAccessIssue] (app.run looks for it)
+        # Observer.stats, the hook app.run calls when the sign-in ends (pyright: the default
+        # takes *args)
+        ui.stats = _stats  # pyright: ignore[reportAttributeAccessIssue]
     return ui
 
 
@@ -135,9 +137,9 @@ def _stats(transport):
     print(
         "stats: connections=%d handshakes=%d requests=%d heap_free=%d modules=%s"
         % (
-            getattr(transport, "connections", -1),
-            getattr(transport, "handshakes", -1),
-            getattr(transport, "requests", -1),
+            transport.connections,  # both transports (net.http, net.http_urequests) count
+            transport.handshakes,
+            transport.requests,
             gc.mem_free() if hasattr(gc, "mem_free") else -1,
             ",".join(loaded),
         )

@@ -2,13 +2,33 @@
 
 `str(err)` is the console line (what failed and what to do); `err.short` is the few words the
 screen shows. `exit_code` is what `devauth run --once` exits with.
+
+Also here, at the bottom of the package so that every layer can use them: `clip()`, the one way
+text from outside (a server, an OS error, a config) becomes printable ASCII for a message or a
+screen, and the bounds of what a sign-in shows (MAX_USER_CODE, MAX_URI).
 """
+
+MAX_USER_CODE = 32  # characters; a longer user code cannot be typed off a small screen
+MAX_URI = 512  # characters of a verification URI (our bound: RFC 8628 sets none)
+
+
+def clip(text, limit=100):
+    """`text` (any object; None is "") as printable ASCII, '?' for anything else, at most
+    `limit` characters. Text that is already clean comes back as it is, without a copy."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = text[:limit]
+    for ch in text:
+        if not " " <= ch <= "~":
+            return "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    return text
 
 
 class DevauthError(Exception):
     short = "Error"
     exit_code = 1
     retry = False  # a transient failure the poll loop backs off from
+    retry_after = None  # seconds the server asked us to wait (ServerBusy), or None
 
     def __init__(self, message, short=None):
         super().__init__(message)
@@ -36,7 +56,9 @@ class NetworkError(DevauthError):
 
 
 class TLSError(DevauthError):
-    """The TLS handshake failed: server certificate untrusted, wrong host, client cert refused."""
+    """TLS failed: server certificate untrusted or for another host (the default short form),
+    or no tls module, a CA certificate or client certificate that does not load, a handshake
+    cut short: those pass a short form of their own."""
 
     short = "TLS cert not trusted"
 

@@ -342,67 +342,6 @@ def install(machine, network=None, ntptime=None, ssd1306=FakeSSD1306Module):
     return undo
 
 
-# -- a UI that records screens -------------------------------------------------------------------
-
-
-class ScreenRecorder:
-    """The UI interface, recording every screen as a tuple and every console line.
-
-    screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
-    ("failed", short, message) ("wifi", ssid) ("clock",) ("toggle",). `optional` adds the
-    methods the screens may have (wifi, clock, toggle).
-    """
-
-    def __init__(self, optional=False):
-        self.screens = []
-        self.lines = []
-        self.ticks = []
-        self.out = self.lines.append
-        if optional:
-            self.wifi = self._wifi
-            self.clock = self._clock
-            self.toggle = self._toggle
-
-    def say(self, line):
-        self.out(line)
-
-    def status(self, title, body=""):
-        self.screens.append(("status", title, body))
-
-    def requesting(self):
-        self.screens.append(("requesting",))
-
-    def show_code(self, code):
-        self.say("To sign in, visit %s and enter code %s" % (code.verification_uri, code.user_code))
-        self.screens.append(("code", code.user_code))
-
-    def tick(self, seconds_left):
-        self.ticks.append(seconds_left)
-
-    def retrying(self, reason, seconds):
-        self.say("Waiting %d s: %s" % (seconds, reason))
-
-    def signed_in(self, token):
-        self.say("Signed in.")
-        self.screens.append(("signed_in",))
-
-    def failed(self, err):
-        self.say("%s: %s" % (err.short, err))
-        self.screens.append(("failed", err.short, str(err)))
-
-    def _wifi(self, ssid):
-        self.screens.append(("wifi", ssid))
-
-    def _clock(self):
-        self.screens.append(("clock",))
-
-    def _toggle(self):
-        self.screens.append(("toggle",))
-
-    def kinds(self):
-        return [s[0] if s[0] != "status" else "status:" + s[1] for s in self.screens]
-
-
 def now_of(clock):
     """A `now()` for the fakes: the FakeClock's time, or the real ticks."""
     if clock is None:

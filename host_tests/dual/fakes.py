@@ -4,6 +4,7 @@ and a scripted byte stream standing in for a (TLS) socket. Runs on CPython and M
 import json
 
 from devauth.net.http import HTTPClient, Response
+from devauth.observer import Observer
 from mptest import FakeClock  # noqa: F401 (the tests import it from here)
 
 
@@ -30,15 +31,13 @@ class FakeTransport:
         pass
 
 
-class Recorder:
+class Recorder(Observer):
     """An observer that keeps every event as a tuple, and every console line."""
 
     def __init__(self):
         self.events = []
         self.lines = []
-
-    def say(self, line):
-        self.lines.append(line)
+        self.out = self.lines.append
 
     def status(self, title, body=""):
         self.events.append(("status", title))

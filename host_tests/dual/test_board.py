@@ -15,7 +15,6 @@ from boardfakes import (
     FakeMachine,
     FakeNetwork,
     FakeNTP,
-    ScreenRecorder,
     WallClock,
 )
 from devauth.board import glue as board
@@ -23,6 +22,7 @@ from devauth.board import profile
 from devauth.errors import DevauthError
 from devauth.oauth import tokens
 from devauth.oauth.flow import DeviceFlow
+from devauth.oled.ui import UI
 from fakes import Config, FakeTransport
 from mptest import raises
 
@@ -129,11 +129,56 @@ class FakeApp:
         return 0
 
 
+class ScreenRecorder(UI):
+    """The real UI without a display (so the console lines are the UI's own: change one and the
+    board tests that expect it fail), recording every screen as a tuple.
+
+    screens: ("status", title, body) ("requesting",) ("code", user_code) ("signed_in",)
+    ("failed", short, message) ("toggle",).
+    """
+
+    def __init__(self):
+        self.screens = []
+        self.lines = []
+        self.ticks = []
+        super().__init__(None, out=self.lines.append)
+
+    def status(self, title, body=""):
+        self.screens.append(("status", title, body))
+        super().status(title, body)
+
+    def requesting(self):
+        self.screens.append(("requesting",))
+
+    def show_code(self, code):
+        super().show_code(code)
+        self.screens.append(("code", code.user_code))
+
+    def tick(self, seconds_left):
+        self.ticks.append(seconds_left)
+        super().tick(seconds_left)
+
+    def signed_in(self, token):
+        super().signed_in(token)
+        self.screens.append(("signed_in",))
+
+    def failed(self, err):
+        super().failed(err)
+        self.screens.append(("failed", err.short, str(err)))
+
+    def toggle(self):
+        self.screens.append(("toggle",))
+        super().toggle()
+
+    def kinds(self):
+        return [s[0] if s[0] != "status" else "status:" + s[1] for s in self.screens]
+
+
 class Rig:
     """A board on fakes: profile, machine, network, NTP, clock, recorder UI, fake app."""
 
     def __init__(self, name="heltec-wifi-kit-32", wifi=("ok",), ntp=("ok",), drops=(),
-                 scripts=None, after_ms=0, optional=False, net=FakeNetwork, unix=None,
+                 scripts=None, after_ms=0, net=FakeNetwork, unix=None,
                  application=None, config=None, **machine_kw):  # fmt: skip
         self.wall = WallClock(1000, unix)
         now = self.wall.ticks_ms
@@ -145,7 +190,7 @@ class Rig:
         self.board = board.Board(
             self.profile, self.machine, self.net, self.ntp, self.wall, out=self.lines.append
         )
-        self.ui = ScreenRecorder(optional)
+        self.ui = ScreenRecorder()
         self.ui.lines = self.lines
         self.ui.out = self.lines.append
         if scripts is None:
@@ -254,7 +299,15 @@ def test_chip_driver_and_sizes_are_checked():
     assert "chip 'esp8266' is not one of" in _error(_heltec(chip="esp8266"))
     d = _heltec()
     d["display"]["height"] = 60
-    assert "display.height must be a multiple of 8" in _error(d)
+    assert _error(d) == "board.json: display.height 60 is not a multiple of 8"
+    d = _heltec()
+    d["display"]["address"] = 0x78  # the same rules as devauth.oled.display.check
+    assert _error(d) == "board.json: display.address 120 is outside 8..119"
+    d["display"]["address"] = 0x3C
+    d["display"]["freq"] = 5000000
+    assert _error(d) == "board.json: display.freq 5000000 is outside 10000..3400000"
+    del d["display"]["driver"]
+    assert _error(d).startswith("board.json: display.driver is missing (ssd1306, ")
     d = _heltec()
     d["display"]["driver"] = "terminal"
     assert "display.driver terminal is the unix board's" in _error(d)
@@ -297,6 +350,12 @@ def test_boot_powers_the_oled_first_then_watchdog_then_wifi_then_clock_then_sign
         "status:Clock",
         "status:devauth",
     ]
+    # the console contract, in the real UI's words (a change there fails here)
+    assert rig.lines[-3:] == [
+        "Clock: set from " + NTP,
+        "To sign in, visit %s and enter code %s" % (PING["verification_uri"], PING["user_code"]),
+        "Signed in.",
+    ]
 
 
 def test_wifi_failures_are_shown_and_retried_with_back_off_then_sign_in_proceeds():
@@ -308,7 +367,7 @@ def test_wifi_failures_are_shown_and_retried_with_back_off_then_sign_in_proceeds
         ("status", "Wi-Fi not found", "HomeNet is not in range\nRetry in 4 s"),
         ("status", "Wi-Fi error", "No connection to HomeNet\nRetry in 8 s"),
     ]
-    assert rig.lines[:3] == [
+    assert [line for line in rig.lines if not line.startswith("Connecting")][:3] == [
         "Wrong Wi-Fi password: Wi-Fi HomeNet refused the password: check wifi.password in "
         "devauth.json; retrying in 2 s",
         "Wi-Fi not found: Wi-Fi: no network named HomeNet in range: check wifi.ssid in "
@@ -325,10 +384,20 @@ def test_wifi_failures_are_shown_and_retried_with_back_off_then_sign_in_proceeds
     _no_secret(rig)
 
 
-def test_the_wifi_and_clock_screens_of_the_ui_are_used_when_it_has_them():
-    rig = Rig(optional=True)
+def test_joining_wifi_and_setting_the_clock_are_on_screen_and_console():
+    rig = Rig()
     assert rig.boot() == 0
-    assert rig.ui.screens[:3] == [("status", "devauth", "Starting..."), ("wifi", SSID), ("clock",)]
+    assert rig.ui.screens[:3] == [
+        ("status", "devauth", "Starting..."),
+        ("status", "Wi-Fi", "Joining " + SSID),
+        ("status", "Clock", "Setting the time..."),
+    ]
+    assert rig.lines[:4] == [
+        "Connecting to Wi-Fi " + SSID,
+        "Wi-Fi: connected to " + SSID,
+        "Setting the clock",
+        "Clock: set from " + NTP,
+    ]
 
 
 def test_pico_w_wrong_password_code_is_recognised():
@@ -448,18 +517,10 @@ def test_the_poll_deadline_keeps_counting_while_wifi_is_down():
 
 def test_short_press_toggles_the_sign_in_and_qr_screens():
     script = [(200, PING)] + [PENDING] * 3 + [(200, TOKEN)]
-    rig = Rig(optional=True, scripts=[script])
+    rig = Rig(scripts=[script])
     rig.machine.presses = [(8000, 8300), (9000, 9020)]  # a press, then a 20 ms bounce
     assert rig.boot() == 0
     assert rig.ui.screens.count(("toggle",)) == 1
-
-
-def test_short_press_without_a_qr_screen_just_says_so():
-    script = [(200, PING)] + [PENDING] * 3 + [(200, TOKEN)]
-    rig = Rig(scripts=[script])
-    rig.machine.presses = [(8000, 8300)]
-    assert rig.boot() == 0
-    assert "Button: this screen has no other view" in rig.lines
 
 
 def test_long_press_while_polling_starts_a_new_sign_in():

@@ -324,7 +324,10 @@ def test_bad_specs_name_the_key():
         ({"bus": "usb"}, "display.bus 'usb' is not one of i2c, spi"),
         ({"flip": "yes"}, "display.flip must be true or false"),
         ({"width": 72, "x_offset": 60}, "display.x_offset 60 is outside 0..56"),
-        ({"address": 300}, "display.address 300 is outside 0..127"),
+        ({"address": 300}, "display.address 300 is outside 8..119"),
+        ({"address": 0x07}, "display.address 7 is outside 8..119"),  # reserved I2C addresses
+        ({"freq": 5000000}, "display.freq 5000000 is outside 10000..3400000"),  # I2C
+        ({"bus": "spi", "freq": 5000}, "display.freq 5000 is outside 100000..80000000"),
         ({"sda": 21}, "display.sda and display.scl go together"),
         ({"bus": "spi"}, "display.dc (a pin number) is missing"),
         ({"driver": "adafruit_ssd1306", "bus": "spi"}, "display.bus spi: use driver ssd1306"),

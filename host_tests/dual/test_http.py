@@ -1,6 +1,6 @@
 """The HTTP/1.1 client in devauth.net.http: framing, keep-alive, bounds (dual test, scripted)."""
 
-from devauth.errors import NetworkError, ProtocolError
+from devauth.errors import NetworkError, ProtocolError, TLSError
 from devauth.net.http import MAX_BODY, HTTPClient
 from fakes import ScriptedHTTP, Stream, reply
 from mptest import raises
@@ -176,3 +176,10 @@ def test_plain_http_is_refused_unless_allowed():
     assert "allow_insecure_http" in str(e)
     r = _client(Stream(reply(200)), allow_http=True).post_form("http://as.example.com/x", b"")
     assert r.status == 200
+
+
+def test_a_ca_certificate_that_does_not_load_has_its_own_short_form():
+    # the TLS context is made by the constructor, at start-up
+    e = raises(TLSError, HTTPClient, [b"\x30\x03not a certificate:+\xc3\xa9"])
+    assert str(e) == "ca_certificates: a certificate could not be loaded"
+    assert e.short == "Bad CA certificate"  # not "TLS cert not trusted": nothing was verified

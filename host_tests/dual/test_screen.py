@@ -8,11 +8,11 @@ drawing call that reaches outside the screen.
 import io
 
 from canvas import Canvas
-from devauth.errors import AccessDenied, ExpiredToken, NetworkError, TLSError
+from devauth.errors import AccessDenied, ExpiredToken, NetworkError, TLSError, clip
 from devauth.oauth.flow import DeviceFlow
 from devauth.oled import font
 from devauth.oled.layout import fit_big, words, wrap
-from devauth.oled.screen import Screen, clock_text, safe
+from devauth.oled.screen import Screen, clock_text
 from devauth.oled.termdisplay import TermDisplay
 from devauth.oled.ui import HOLD_SECONDS, QR_SECONDS, TEXT_SECONDS, UI
 from fakes import Config, FakeClock, FakeTransport
@@ -209,11 +209,12 @@ def test_big_strokes_are_2_or_3_px_thick():
     assert [b - a + 1 for a, b in runs] == [2, 2, 2], runs
 
 
-def test_safe_keeps_printable_ascii_and_bounds_length():
-    assert safe("YYD6-CD4T", 32) == "YYD6-CD4T"
-    assert safe("a\x00b\nc\u00e9\u2713", 32) == "a?b?c??"
-    assert safe("x" * 1000, 40) == "x" * 40
-    assert safe(None, 5) == "" and safe(1234, 3) == "123"
+def test_clip_keeps_printable_ascii_and_bounds_length():
+    assert clip("YYD6-CD4T", 32) == "YYD6-CD4T"
+    assert clip("a\x00b\nc\u00e9\u2713", 32) == "a?b?c??"
+    assert clip("x" * 1000, 40) == "x" * 40
+    assert clip(None, 5) == "" and clip(1234, 3) == "123"
+    assert clip(ValueError("bad \x7f")) == "bad ?"  # an exception: its message
 
 
 def test_wrap_breaks_at_natural_places_and_loses_nothing():
@@ -292,20 +293,20 @@ def check_readable(w, h, code, uri, complete):
         p = Panel(w, h)
         p.buffer[:] = buf
         # Every traced text is really on the panel, pixel for pixel.
-        assert covers(p, redraw(w, h, trace)), (w, h, view[0])
+        assert covers(p, redraw(w, h, trace)), (w, h, view.kind)
         big = [t for t in trace if t[3]]
         if big:
-            if view[0] == "t":
+            if view.kind == "t":
                 assert len(big) == 1 and big[0][0] == code
             assert "".join(t[0] for t in big) == code, (w, h, big)
             for item in big:  # each line of the code: glyphs at least 16 px tall
                 top, bottom = ink_rows(redraw(w, h, [item]))
                 assert bottom - top + 1 >= 16, (w, h, item)
             code_seen = True
-        if view[0] == "t":
+        if view.kind == "t":
             top = strip[1] if strip else h
             small = [t for t in trace if not t[3] and t[2] + 8 <= top]
-            if view[3]:  # the heading line
+            if view.heading:  # the heading line
                 assert small[0][0] in ("Sign in at:", "Go to:")
                 small = small[1:]
             uri_text += "".join(t[0] for t in small)
@@ -325,19 +326,19 @@ def test_sign_in_is_readable_on_every_size():
 
 def test_128x64_shows_uri_and_code_together_and_qr_beside_the_code():
     s = check_readable(128, 64, "YYD6-CD4T", URI, COMPLETE)
-    kinds = [v[0] for v in s.views]
+    kinds = [v.kind for v in s.views]
     assert kinds == ["q", "t"], s.views
-    assert s.views[0][5] == (2, ["YYD6-", "CD4T"])  # the code beside the QR, wide glyphs
-    assert s.views[1][4] == (2, ["YYD6-CD4T"])  # the code under the URI, one line
+    assert s.views[0].code == (2, ["YYD6-", "CD4T"])  # the code beside the QR, wide glyphs
+    assert s.views[1].code == (2, ["YYD6-CD4T"])  # the code under the URI, one line
 
 
 def test_small_panels_alternate_uri_code_and_qr():
     s = check_readable(72, 40, "YYD6-CD4T", URI, COMPLETE)
-    assert [v[0] for v in s.views] == ["t", "t", "c", "q"], s.views
+    assert [v.kind for v in s.views] == ["t", "t", "c", "q"], s.views
     s = check_readable(128, 32, "YYD6-CD4T", URI, COMPLETE)
-    assert [v[0] for v in s.views] == ["t", "t", "c"]  # no QR fits 32 px for this URI
+    assert [v.kind for v in s.views] == ["t", "t", "c"]  # no QR fits 32 px for this URI
     s = check_readable(128, 32, "WDJB-MJHT", "https://id.example/d", None)
-    assert s.views[0][0] == "q" and s.views[0][5] is not None
+    assert s.views[0].kind == "q" and s.views[0].code is not None
 
 
 # -- the QR ----------------------------------------------------------------------------------
@@ -345,7 +346,7 @@ def test_small_panels_alternate_uri_code_and_qr():
 
 def qr_modules(p, view, size):
     """Read the QR back from the panel: module (x, y) dark -> True."""
-    _, x, y, px, qz = view[:5]
+    x, y, px, qz = view.x, view.y, view.px, view.qz
     x += qz * px
     y += qz * px
     return [
@@ -360,20 +361,20 @@ def check_qr(w, h, code, uri, complete, want):
     p = Strict(w, h)
     s = Screen(p, w, h)
     n = s.sign_in(code, uri, complete, 600)
-    qs = [i for i in range(n) if s.views[i][0] == "q"]
+    qs = [i for i in range(n) if s.views[i].kind == "q"]
     if not qs:
         return None
     view = s.views[qs[0]]
     s.view(qs[0], 300)
-    _, x, y, px, qz = view[:5]
-    size = s._qr.size
+    x, y, px, qz = view.x, view.y, view.px, view.qz
+    size = view.qr.size
     side = (size + 2 * qz) * px
     assert 0 <= x and x + side <= w and 0 <= y and y + side <= h
     assert qz >= 2 and px == (2 if (size + 4) * 2 <= min(w, h) else 1)
     for i in range(side):  # the quiet zone is lit all round
         for a, b in ((x + i, y), (x + i, y + side - 1), (x, y + i), (x + side - 1, y + i)):
             assert p.pixel(a, b), (a, b)
-    q = encode(want, ecc=s._qr.ecc, version=s._qr.version, mask=s._qr.mask)
+    q = encode(want, ecc=view.qr.ecc, version=view.qr.version, mask=view.qr.mask)
     assert capacity(q.version, q.ecc) >= len(want)
     got = qr_modules(p, view, size)
     assert got == [[q.get(c, r) for c in range(size)] for r in range(size)]
@@ -381,7 +382,7 @@ def check_qr(w, h, code, uri, complete, want):
 
 
 def test_qr_holds_the_complete_uri_and_falls_back_to_the_plain_one():
-    assert check_qr(128, 64, "YYD6-CD4T", URI, COMPLETE, COMPLETE)[3] == 1
+    assert check_qr(128, 64, "YYD6-CD4T", URI, COMPLETE, COMPLETE).px == 1
     assert check_qr(128, 64, "YYD6-CD4T", URI, None, URI)
     assert check_qr(72, 40, "YYD6-CD4T", URI, COMPLETE, COMPLETE)
     # Too long for 40 px: the plain URI still fits.
@@ -391,7 +392,7 @@ def test_qr_holds_the_complete_uri_and_falls_back_to_the_plain_one():
 
 def test_qr_uses_2_px_modules_when_they_fit():
     view = check_qr(128, 64, "WDJB-MJHT", "https://id.example/d", None, "https://id.example/d")
-    assert view[3] == 2
+    assert view.px == 2
 
 
 def test_no_qr_when_nothing_fits_or_the_uri_is_odd():
@@ -399,7 +400,7 @@ def test_no_qr_when_nothing_fits_or_the_uri_is_odd():
         p = Strict(72, 40)
         s = Screen(p, 72, 40)
         n = s.sign_in("ABCD", "https://ex.com/" + "y" * 300, complete, 60)
-        assert "q" not in [v[0] for v in s.views]
+        assert "q" not in [v.kind for v in s.views]
         for i in range(n):
             s.view(i, 30)
 
@@ -491,7 +492,7 @@ def lit_of(buf, w, h):
 def test_views_alternate_every_few_seconds_and_toggle_switches_at_once():
     ui, p, _ = ui_on(72, 40)
     ui.show_code(Code())
-    kinds = [v[0] for v in ui.screen.views]
+    kinds = [v.kind for v in ui.screen.views]
     assert kinds == ["t", "t", "c", "q"]
     seen = [ui._view]
     for left in range(599, 560, -1):
@@ -679,13 +680,12 @@ def test_terminal_mirror_draws_half_blocks_and_updates_in_place():
 def test_planning_code_and_encoder_are_unloaded_after_show_code():
     import sys
 
-    from devauth.oled.screen import Symbol
-
     ui, p, _ = ui_on(128, 64)
     ui.show_code(Code())
-    assert ui.screen.views[0][0] == "q"
+    assert ui.screen.views[0].kind == "q"
     assert "devauth.oled.layout" not in sys.modules and "devauth.oled.qr" not in sys.modules
-    assert type(ui.screen._qr) is Symbol  # keeps the bitmap, not the encoder's code
+    sym = ui.screen.views[0].qr
+    assert type(sym).__name__ == "Symbol" and sym.bitmap  # the bitmap, not the encoder's code
     ui.signed_in(None)
     assert "devauth.oled.layout" not in sys.modules
 

@@ -5,7 +5,7 @@ Runs on CPython and MicroPython."""
 import json
 import os
 
-from devauth.errors import AccessDenied, ProtocolError
+from devauth.errors import AccessDenied, ConfigError, ProtocolError
 from devauth.oauth import discovery, tokens
 from devauth.oauth.session import Session
 from fakes import Config, FakeClock, FakeTransport, Recorder
@@ -44,6 +44,14 @@ def _session(script, method="none", secret=None, wall=WALL, state=None):
     t = FakeTransport(script, clock)
     rec = Recorder()
     return Session(cfg, t, clock, rec), t, clock, rec
+
+
+def test_a_client_assertion_the_config_cannot_sign_is_a_config_error():
+    s, t, _, _ = _session([(200, CODE)], "client_secret_jwt", "short:+secret\u00e9")
+    e = raises(ConfigError, s.access_token)
+    assert str(e) == "client assertion: client_secret: shorter than 32 bytes (RFC 7518 section 3.2)"
+    assert e.short == "Config error" and e.exit_code == 2
+    assert t.sent == [] and "short:+secret" not in str(e)
 
 
 def _bodies(t):

@@ -91,7 +91,7 @@ def frames(w, h):
         seen = {}
         for i in range(ui._views):
             v = ui.screen.views[i]
-            name = NAMES.get(v[0]) or ("uri-code" if v[4] else "uri")
+            name = NAMES.get(v.kind) or ("uri-code" if v.code else "uri")
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name += "-%d" % seen[name]
@@ -329,7 +329,7 @@ for i, v in enumerate(s.views):
     t = time.ticks_us()
     for _ in range(runs):
         s.view(i, 451)
-    print("redraw_%s_ms" % {"q": "qr_view", "t": "uri_view", "c": "code_view"}[v[0]],
+    print("redraw_%s_ms" % {"q": "qr_view", "t": "uri_view", "c": "code_view"}[v.kind],
           time.ticks_diff(time.ticks_us(), t) / runs / 1000)
 t = time.ticks_us()
 for k in range(runs):
@@ -351,7 +351,7 @@ code = Code() if qr else Code(uri=URI + "/" + "x" * 300, complete=None)
 u = UI(Panel(), 128, 64, out=lambda line: None)
 u.show_code(code)
 u.tick(599)
-print("ok" if (u.screen.views[0][0] == "q") == qr else "?")
+print("ok" if (u.screen.views[0].kind == "q") == qr else "?")
 """
 )
 

@@ -1,32 +1,56 @@
-"""The board's start-up (steps 2-5 of devauth.board.glue's boot sequence), in a module of its own:
-Board.boot imports it, calls start(), and unloads it before the sign-in, so that its code is
-not on the heap while the TLS handshakes need the room.
+"""The board's start-up (steps 2-5 of the boot sequence in boards/README.md), in a module of
+its own: Board.boot imports it, calls hardware() then online(), and unloads it before
+the sign-in, so that its code is not on the heap while the TLS handshakes need the room.
 
-Display first, so that every later step is visible; then the watchdog, the button and the LED;
-then Wi-Fi and the clock (NTP) before any TLS handshake.
+Display first, so that every later step is visible; then the watchdog, the button and the LED
+(hardware() returns them as a Hardware, which the Board keeps); then Wi-Fi and the clock (NTP)
+before any TLS handshake (online(), through the Board's own Wi-Fi code and its main loop).
 """
 
 import json
 
-from devauth.board.glue import DEFAULT_NTP, MAX_NTP_PAUSE, BoardUI, ClockError, _clip
-from devauth.errors import ConfigError
+from devauth.errors import ConfigError, DevauthError, clip
+
+DEFAULT_NTP = "pool.ntp.org"
+MAX_NTP_PAUSE = 300  # seconds: the back-off ceiling between NTP attempts
 
 
 class BoardPinError(ConfigError):
     short = "Board error"
 
 
-def start(board, opts, display=None, ui_factory=None):
-    """Bring the board up -> (display, width, height), or an exit code when it cannot."""
+class ClockError(DevauthError):
+    short = "Clock not set"
+
+
+class Hardware:
+    """The handles hardware() brought up, for the Board to keep."""
+
+    __slots__ = ("display", "width", "height", "ui", "wdt", "button", "led", "pins")
+
+    def __init__(self, display, width, height, ui, wdt, button, led, pins):
+        self.display = display  # framebuf-like, or None: the board runs on the console
+        self.width = width
+        self.height = height
+        self.ui = ui  # the real UI (a devauth.observer.Observer) drawing on the display
+        self.wdt = wdt  # machine.WDT, or None
+        self.button = button  # () -> True while pressed, or None
+        self.led = led  # the LED's Pin, or None
+        self.pins = pins  # every Pin object made, kept alive
+
+
+def hardware(board, display=None, ui_factory=None):
+    """Power and open the OLED, start the watchdog, set up the button and the LED, make the UI
+    -> Hardware, or exit code 2 when a pin of the profile cannot be used."""
     p = board.p
+    pins = []
     try:
-        power_display(board)
+        power_display(board, pins)
         if display is None:
-            opener = getattr(board, "open_display", None)  # tests watch the order through it
-            display = opener() if opener is not None else open_display(board)
-        start_watchdog(board)
-        setup_button(board)
-        setup_led(board)
+            display = board.open_display()
+        wdt = start_watchdog(board)
+        button = setup_button(board, pins)
+        led = setup_led(board, pins)
     except BoardPinError as e:
         print("%s: %s" % (e.short, e))
         return 2
@@ -34,21 +58,24 @@ def start(board, opts, display=None, ui_factory=None):
     if ui_factory is None:
         from devauth.oled.ui import UI
 
-        raw = UI(display, w, h)
+        ui = UI(display, w, h)
     else:
-        raw = ui_factory(display, w, h)
-    board.raw = raw
-    board.ui = BoardUI(raw, board)
-    raw.status("devauth", "Starting...")
-    check_settings(board, read_settings(opts["config"]))
+        ui = ui_factory(display, w, h)
+    ui.status("devauth", "Starting...")
+    return Hardware(display, w, h, ui, wdt, button, led, pins)
+
+
+def online(board, config_path):
+    """The settings of devauth.json, then Wi-Fi and the clock -> None, or an exit code."""
+    check_settings(board, read_settings(config_path))
     if board.network is not None:
-        if not board.wifi and not board._connected():
-            err = ConfigError("wifi is missing in %s (ssid and password)" % opts["config"])
+        if not board.wifi and not board.connected():
+            err = ConfigError("wifi is missing in %s (ssid and password)" % config_path)
             board.problem(err, "wifi is missing in devauth.json")
             return err.exit_code
         board.connect_wifi()
     set_clock(board)
-    return display, w, h
+    return None
 
 
 def read_settings(path):
@@ -80,25 +107,25 @@ def check_settings(board, s):
 # -- hardware --------------------------------------------------------------------------------
 
 
-def _pin(board, key, pin, mode, **kw):
+def _pin(board, pins, key, pin, mode, **kw):
     try:
         obj = board.machine.Pin(pin, mode, **kw)
     except (ValueError, OSError, TypeError) as e:
-        raise BoardPinError("board.json: %s %s: %s" % (key, pin, _clip(e))) from None
-    board._pins.append(obj)
+        raise BoardPinError("board.json: %s %s: %s" % (key, pin, clip(e, 80))) from None
+    pins.append(obj)
     return obj
 
 
-def power_display(board):
+def power_display(board, pins):
     """Vext on (boards that switch the OLED's supply), then the reset pulse (RES# low)."""
     Pin, sleep = board.machine.Pin, board.clock.sleep_ms
     v = board.p["vext"]
     if v is not None:
-        _pin(board, "vext.pin", v["pin"], Pin.OUT, value=v["on"])
+        _pin(board, pins, "vext.pin", v["pin"], Pin.OUT, value=v["on"])
         sleep(v["settle_ms"])
     r = board.p["reset"]
     if r is not None:
-        pin = _pin(board, "reset.pin", r["pin"], Pin.OUT, value=1 - r["active"])
+        pin = _pin(board, pins, "reset.pin", r["pin"], Pin.OUT, value=1 - r["active"])
         sleep(1)
         pin.value(r["active"])
         sleep(r["pulse_ms"])
@@ -117,7 +144,7 @@ def open_display(board):
     try:
         return open_display(spec, board.machine)
     except ImportError as e:
-        board.out("Display: %s; run `mpremote mip install ssd1306`" % _clip(e))
+        board.out("Display: %s; run `mpremote mip install ssd1306`" % clip(e, 80))
     except (OSError, ValueError) as e:
         where = "SDA %s / SCL %s, address 0x%02x" % (
             spec.get("sda"),
@@ -126,38 +153,41 @@ def open_display(board):
         )
         if spec.get("bus") == "spi":
             where = "SPI, CS %s / DC %s" % (spec.get("cs"), spec.get("dc"))
-        board.out("Display: no OLED found (%s: %s); continuing without it" % (where, _clip(e)))
+        board.out("Display: no OLED found (%s: %s); continuing without it" % (where, clip(e, 80)))
     return None
 
 
 def start_watchdog(board):
+    """machine.WDT started with the profile's timeout, or None (off, or the port has none)."""
     ms = board.p["watchdog_ms"]
     if ms and hasattr(board.machine, "WDT"):
-        board.wdt = board.machine.WDT(timeout=ms)
+        return board.machine.WDT(timeout=ms)
+    return None
 
 
-def setup_button(board):
+def setup_button(board, pins):
+    """The button as () -> True while pressed, or None."""
     b = board.p["button"]
     if b is None:
-        return
+        return None
     if b["pin"] == "bootsel":
         import rp2  # pyright: ignore[reportMissingImports] (the rp2 port's module)
 
-        board._button = lambda: rp2.bootsel_button() == 1
-        return
+        return lambda: rp2.bootsel_button() == 1
     Pin = board.machine.Pin
     pull = {"up": Pin.PULL_UP, "down": getattr(Pin, "PULL_DOWN", None), None: None}[b["pull"]]
-    pin = _pin(board, "button.pin", b["pin"], Pin.IN, pull=pull)
+    pin = _pin(board, pins, "button.pin", b["pin"], Pin.IN, pull=pull)
     active = b["active"]
-    board._button = lambda: pin.value() == active
+    return lambda: pin.value() == active
 
 
-def setup_led(board):
+def setup_led(board, pins):
+    """The LED's Pin, switched off, or None."""
     led = board.p["led"]
-    if led is not None:
-        Pin = board.machine.Pin
-        board._led_pin = _pin(board, "led.pin", led["pin"], Pin.OUT, value=1 - led["on"])
-        board._led_lit = False
+    if led is None:
+        return None
+    Pin = board.machine.Pin
+    return _pin(board, pins, "led.pin", led["pin"], Pin.OUT, value=1 - led["on"])
 
 
 # -- clock -----------------------------------------------------------------------------------
@@ -171,19 +201,19 @@ def set_clock(board):
     if ntp is None:
         return
     server = (board.wifi or {}).get("ntp_server") or DEFAULT_NTP
-    was_set = board._unix_time() is not None
+    was_set = board.clock.unix_time() is not None
     pause = 2
     while True:
-        board._screen("clock", (), "Clock", "Getting the time from %s..." % server)
+        board.raw.clock(server)
         try:
             ntp.host = server
             ntp.settime()
             problem = "its time is before 2023"
-            if board._unix_time() is not None:
+            if board.clock.unix_time() is not None:
                 board.out("Clock: set from %s" % server)
                 return
         except (OSError, OverflowError, IndexError, ValueError) as e:
-            problem = _clip(e) or type(e).__name__
+            problem = clip(e, 80) or type(e).__name__
         if was_set:
             board.out("Clock: NTP server %s failed (%s); keeping the clock" % (server, problem))
             return

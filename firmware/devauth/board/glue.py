@@ -1,16 +1,11 @@
-"""Board glue: the only code that touches `machine`, `network` and `ntptime`; the boot sequence.
+"""Board glue: the only code that touches `machine`, `network` and `ntptime`; the main loop.
 
-    main.py -> devauth.entry.main([]) -> board.main(profile, opts)
+    main.py -> devauth.entry.main([]) -> board.main(profile, opts) -> Board.boot
 
-Boot, each step on the OLED:
- 1. /board.json is checked (devauth.board.profile): a wrong key or pin stops here with one line.
- 2. The OLED: Vext power on, reset pulse, then devauth.oled.display.open_display(spec, machine).
- 3. machine.WDT starts; from here on the main loop feeds it (see BoardClock).
- 4. Wi-Fi from devauth.json's "wifi": {"ssid", "password", "ntp_server"}: retried with back-off;
-    a refused password, a missing network and a timeout each say so.
- 5. The clock from NTP ("ntp_server", default pool.ntp.org) before any TLS handshake: retried;
-    meanwhile the screen says that certificate checks need the time.
- 6. devauth.app.run() with a BoardClock and the board's hook: sign in and stay signed in.
+The boot sequence (what each step does and shows, how it fails) is written once, in
+boards/README.md, "The boot sequence". Board.boot runs it: devauth.board.boot.hardware() (OLED,
+watchdog, button, LED: the handles come back as a Hardware), online() (Wi-Fi, NTP), then
+devauth.app.run() with a BoardClock and the board's hook: sign in and stay signed in.
 
 BoardClock.sleep_ms is the main loop's heartbeat: the sign-in sleeps only through it, in slices of
 SLICE_MS, and every slice feeds the watchdog, reads the button, blinks the LED and (once a second)
@@ -34,7 +29,8 @@ application.py the demo runs: "Signed in" and the access token's remaining lifet
 
 from devauth import clock as _clock
 from devauth import unload
-from devauth.errors import DevauthError, NetworkError
+from devauth.errors import DevauthError, NetworkError, clip
+from devauth.observer import Observer
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType] (fallback below)
@@ -49,8 +45,6 @@ LINK_CHECK_MS = const(1000)
 JOIN_MS = const(20000)  # one attempt to join the Wi-Fi network
 DEBOUNCE_MS = const(40)  # a press shorter than this is contact bounce
 MAX_WIFI_PAUSE = const(60)  # seconds: the back-off ceiling between Wi-Fi attempts
-MAX_NTP_PAUSE = const(300)
-DEFAULT_NTP = "pool.ntp.org"
 IDLE_WATCHDOG_MS = const(3600000)  # ESP32 after Ctrl-C: an hour at the REPL
 _RP2040_WATCHDOG_CTRL = const(0x40058000)  # RP2040 datasheet 4.7.6: CTRL, bit 30 ENABLE
 # ESP-IDF disconnect reason 15 (4-way handshake timeout) is how a wrong WPA2 password shows.
@@ -60,10 +54,6 @@ LED_OFF, LED_ON, LED_BLINK = 0, 1, 2
 
 class WiFiError(NetworkError):
     short = "Wi-Fi error"
-
-
-class ClockError(DevauthError):
-    short = "Clock not set"
 
 
 class NewSignIn(BaseException):
@@ -104,7 +94,7 @@ def _application():
         return __import__("application")
     except ImportError as e:
         if "application" not in str(e):  # application.py is there but imports something missing
-            print("Application error: %s" % _clip(e))
+            print("Application error: %s" % clip(e, 80))
         return None
 
 
@@ -125,16 +115,15 @@ class BoardClock:
         self.ticks_ms = base.ticks_ms
         self.ticks_diff = base.ticks_diff
         self.ticks_add = base.ticks_add
-        unix_time = getattr(base, "unix_time", None)
-        if unix_time is not None:
-            self.unix_time = unix_time
+        self.unix_time = base.unix_time
 
     def sleep_ms(self, ms):
         self.board.sleep(ms, True)
 
 
-class BoardUI:
-    """The UI app.run talks to: the real UI, plus what the board needs to know.
+class BoardUI(Observer):
+    """The observer app.run talks to: the real UI (an Observer), plus what the board needs. (The
+    board's own screens, Wi-Fi and clock, and the button's toggle go to the real UI directly.)
 
     It remembers the last screen the sign-in drew, so that after a Wi-Fi outage (whose screens
     go straight to the real UI) `restore()` draws it again, and it sets the LED: blinking while a
@@ -144,55 +133,58 @@ class BoardUI:
     def __init__(self, ui, board):
         self._ui = ui
         self._board = board
-        self._last = None
+        self._last = None  # (the real UI's method, its arguments, kind)
         self._left = None
 
-    def __getattr__(self, name):  # say, retrying, toggle, stats, ... as the real UI has them
-        return getattr(self._ui, name)
-
-    def _show(self, name, args, led):
-        self._last = (name, args)
+    def _show(self, fn, args, led, kind=None):
+        self._last = (fn, args, kind)
         self._board.set_led(led)
-        if name != "signed_in":
+        if kind != "signed_in":
             self._board.session = None  # no longer signed in: the demo stops drawing
-        getattr(self._ui, name)(*args)
+        fn(*args)
+
+    def say(self, line):
+        self._ui.say(line)
 
     def status(self, title, body=""):
-        self._show("status", (title, body), self._board.led)
+        self._show(self._ui.status, (title, body), self._board.led)
 
     def requesting(self):
-        self._show("requesting", (), LED_OFF)
+        self._show(self._ui.requesting, (), LED_OFF)
 
     def show_code(self, code):
         self._left = None
-        self._show("show_code", (code,), LED_BLINK)
+        self._show(self._ui.show_code, (code,), LED_BLINK, "code")
 
     def tick(self, seconds_left):
         self._left = seconds_left
         self._ui.tick(seconds_left)
 
+    def retrying(self, reason, seconds):
+        self._ui.retrying(reason, seconds)
+
     def signed_in(self, token):
-        self._show("signed_in", (token,), LED_ON)
+        self._show(self._ui.signed_in, (token,), LED_ON, "signed_in")
 
     def failed(self, err):
-        self._show("failed", (err,), LED_OFF)
+        self._show(self._ui.failed, (err,), LED_OFF)
+
+    def stats(self, transport):
+        self._ui.stats(transport)
 
     def restore(self):
         """Draw the last sign-in screen again, without repeating its console line."""
         if self._last is None:
             return
-        name, args = self._last
+        fn, args, kind = self._last
         ui = self._ui
-        out = getattr(ui, "out", None)
-        if out is not None:
-            ui.out = _quiet
+        out, ui.out = ui.out, _quiet
         try:
-            getattr(ui, name)(*args)
-            if name == "show_code" and self._left is not None:
+            fn(*args)
+            if kind == "code" and self._left is not None:
                 ui.tick(self._left)
         finally:
-            if out is not None:
-                ui.out = out
+            ui.out = out
 
 
 def _quiet(line):
@@ -217,6 +209,7 @@ class Board:
         self.record = None
         self.in_app = False
         self.led = LED_OFF
+        self.hw = None  # devauth.board.boot.Hardware: display, watchdog, button, LED, pins
         self._led_pin = None
         self._led_lit = None
         self._button = None  # () -> True while pressed
@@ -225,22 +218,25 @@ class Board:
         self._next_link = clock.ticks_ms()
         self._next_tick = clock.ticks_ms()
         self._demo_text = None
-        self._pins = []  # keep Pin objects alive
 
     # -- the boot sequence -----------------------------------------------------------------
 
     def boot(self, opts, display=None, run=None, ui_factory=None, application=None):
         """Hardware, Wi-Fi, clock (devauth.board.boot, unloaded once done), then app.run() until
         it returns (only with opts["once"]); a long press starts it again."""
-        from devauth.board import boot as boardinit
+        from devauth.board import boot as startup
 
         self.application = application
-        up = boardinit.start(self, opts, display, ui_factory)
+        hw = startup.hardware(self, display, ui_factory)
+        code, w, h = hw, 0, 0
+        if not isinstance(hw, int):
+            self.attach(hw)
+            display, w, h = hw.display, hw.width, hw.height
+            code = startup.online(self, opts["config"])
         unload("devauth.board.boot")
-        boardinit = None  # this frame lives on through the sign-in: let the module go
-        if isinstance(up, int):
-            return up
-        display, w, h = up
+        startup = None  # this frame lives on through the sign-in: let the module go
+        if code is not None:
+            return code
         from devauth import app
 
         run = run or app.run
@@ -251,7 +247,7 @@ class Board:
                     opts["config"],
                     display,
                     once=opts["once"],
-                    clock=BoardClock(self),  # pyright: ignore[reportArgumentType] (duck-typed)
+                    clock=BoardClock(self),  # pyright: ignore[reportArgumentType] (a clock object)
                     width=w,
                     height=h,
                     ui=self.ui,
@@ -262,6 +258,25 @@ class Board:
                 self.new_sign_in(opts["config"])
             finally:
                 self.in_app = False
+
+    def attach(self, hw):
+        """Keep what devauth.board.boot.hardware() brought up; the real UI draws the board's own
+        screens (Wi-Fi, clock), the BoardUI around it is what app.run gets."""
+        self.hw = hw
+        self.wdt = hw.wdt
+        self._button = hw.button
+        self._led_pin = hw.led
+        if hw.led is not None:
+            self._led_lit = False
+        self.raw = hw.ui
+        self.ui = BoardUI(hw.ui, self)
+
+    def open_display(self):
+        """The OLED of the profile, or None (devauth.board.boot.open_display); tests replace it
+        to see when, in the boot sequence, the display is opened."""
+        from devauth.board import boot as startup
+
+        return startup.open_display(self)
 
     def stop(self):
         """Leaving the firmware (Ctrl-C, --once): LED off; the watchdog stretched (ESP32) or
@@ -339,11 +354,8 @@ class Board:
                 self.short_press()
 
     def short_press(self):
-        toggle = getattr(self.ui, "toggle", None)
-        if toggle is not None:
-            toggle()
-        else:
-            self.out("Button: this screen has no other view")
+        if self.raw is not None:
+            self.raw.toggle()
 
     def long_press(self):
         if not self.in_app:
@@ -354,7 +366,8 @@ class Board:
 
     def new_sign_in(self, config_path):
         """After a long press: forget the tokens (revoking them) and any pending code."""
-        self._screen(None, (), "New sign-in", "Forgetting the old one...")
+        if self.raw is not None:
+            self.raw.status("New sign-in", "Forgetting the old one...")
         session, self.session = self.session, None
         if session is not None:
             try:
@@ -373,7 +386,7 @@ class Board:
 
     # -- Wi-Fi -----------------------------------------------------------------------------
 
-    def _connected(self):
+    def connected(self):
         wlan = self._wlan()
         return wlan is not None and wlan.isconnected()
 
@@ -397,7 +410,8 @@ class Board:
         ssid = self.wifi["ssid"]
         pause = 2
         while True:
-            self._screen("wifi", (ssid,), "Wi-Fi", "Connecting to %s..." % ssid)
+            if self.raw is not None:
+                self.raw.wifi(ssid)
             err = self._join(wlan, ssid, self.wifi.get("password"))
             if err is None:
                 self.out("Wi-Fi: connected to %s" % ssid)
@@ -426,7 +440,7 @@ class Board:
             else:
                 wlan.connect(ssid)
         except OSError as e:
-            return WiFiError("Wi-Fi: cannot start joining %s (%s)" % (ssid, _clip(e)))
+            return WiFiError("Wi-Fi: cannot start joining %s (%s)" % (ssid, clip(e, 80)))
         start = c.ticks_ms()
         err = None
         while c.ticks_diff(c.ticks_ms(), start) < JOIN_MS:
@@ -452,12 +466,6 @@ class Board:
         if self.ui is not None:
             self.ui.restore()
             self._demo_text = None  # redraw the demo's screen too
-
-    # -- clock -----------------------------------------------------------------------------
-
-    def _unix_time(self):
-        f = getattr(self.clock, "unix_time", None)
-        return f() if f is not None else None
 
     # -- signed in: the application or the demo ----------------------------------------------
 
@@ -493,7 +501,7 @@ class Board:
         try:
             f(*args)
         except Exception as e:  # application code: one line, and the board keeps going
-            self.out("Application error: %s %s" % (type(e).__name__, _clip(e)))
+            self.out("Application error: %s %s" % (type(e).__name__, clip(e, 80)))
 
     def problem(self, err, body):
         """A failure of the board's own: the full line on the console, the gist on screen."""
@@ -501,16 +509,6 @@ class Board:
         if raw is not None:
             raw.say("%s: %s" % (err.short, err))
             raw.status(err.short, body)
-
-    def _screen(self, name, args, title, body):
-        """A screen of the board's own: ui.wifi(ssid) / ui.clock() where the UI has them, else
-        ui.status(title, body)."""
-        raw = self.raw
-        f = getattr(raw, name, None) if name else None
-        if f is not None:
-            f(*args)
-        elif raw is not None:
-            raw.status(title, body)
 
 
 def status_error(net, status, ssid):
@@ -547,7 +545,3 @@ def lifetime(seconds):
     if s < 7200:
         return "%d min" % (s // 60)
     return "%d h %d min" % (s // 3600, s % 3600 // 60)
-
-
-def _clip(e):
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in str(e)[:80])

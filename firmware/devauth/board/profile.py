@@ -19,6 +19,7 @@ devauth.entry unloads it before the sign-in's modules come in.
 import json
 
 from devauth.errors import ConfigError
+from devauth.oled import display as _spec  # the display object's rules: check() and DRIVERS
 
 try:
     from typing import NoReturn  # noqa: F401 (type checkers; MicroPython ignores annotations)
@@ -28,7 +29,6 @@ except ImportError:
 CHIPS = ("esp32", "esp32s3", "esp32c3", "rp2040", "unix")
 # mpy-cross -march for each chip (None: plain bytecode, the unix port's own architecture).
 MARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc", "rp2040": "armv6m"}
-DRIVERS = ("ssd1306", "adafruit_ssd1306", "terminal")
 
 _KEYS = ("name", "description", "chip", "display", "reset", "vext", "button", "led")
 _KEYS += ("watchdog_ms", "sources")
@@ -119,52 +119,32 @@ def pins(p):
 
 
 def _display(where, d, chip):
+    """The display object: its keys, a driver named, then devauth.oled.display.check's rules,
+    then what depends on the chip (the terminal is the unix board's; the bus pins' GPIOs)."""
     if not isinstance(d, dict):
         _fail(where, "display", 'must be an object, e.g. {"driver": "ssd1306", "sda": 21, ...}')
     for key in d:
         if key not in _DISPLAY_KEYS:
             _fail(where, "display." + key, "is not a display key (%s)" % ", ".join(_DISPLAY_KEYS))
-    out = dict(d)
-    driver = d.get("driver")
-    if driver not in DRIVERS:
-        _fail(where, "display.driver", "%s is not one of %s" % (_show(driver), ", ".join(DRIVERS)))
-    if (driver == "terminal") != (chip == "unix"):
+    if d.get("driver") is None:
+        _fail(where, "display.driver", "is missing (%s)" % ", ".join(_spec.DRIVERS))
+    try:
+        s = _spec.check(d)
+    except ValueError as e:
+        _fail(where, "", str(e))
+    if (s["driver"] == "terminal") != (chip == "unix"):
         _fail(where, "display.driver", "terminal is the unix board's display, and only its")
-    for key, lo, hi, default in (("width", 8, 128, 128), ("height", 8, 64, 64)):
-        v = d.get(key, default)
-        if not _int(v) or not lo <= v <= hi:
-            _fail(where, "display." + key, "must be a whole number from %d to %d" % (lo, hi))
-        out[key] = v
-    if out["height"] % 8:
-        _fail(where, "display.height", "must be a multiple of 8")
-    xo = d.get("x_offset", (128 - out["width"]) // 2)
-    if not _int(xo) or not 0 <= xo <= 128 - out["width"]:
-        _fail(where, "display.x_offset", "must be a whole number from 0 to 128 - width")
-    for key in ("external_vcc", "flip"):
-        if not isinstance(d.get(key, False), bool):
-            _fail(where, "display." + key, "must be true or false")
-    if driver == "terminal":
+    out = dict(d)
+    out["width"], out["height"] = s["width"], s["height"]
+    if s["driver"] == "terminal":
         return out
-    bus = d.get("bus", "i2c")
-    if bus not in ("i2c", "spi"):
-        _fail(where, "display.bus", "%s is not i2c or spi" % _show(bus))
-    out["bus"] = bus
+    bus = out["bus"] = s["bus"]
     need = ("sda", "scl") if bus == "i2c" else ("sck", "mosi", "dc")
     for key in _DISPLAY_PINS:
         if key in need or d.get(key) is not None:
             _pin(where, "display." + key, d.get(key), chip, output=True)
     if bus == "i2c":
-        a = d.get("address", 0x3C)
-        if not _int(a) or not 0x08 <= a <= 0x77:
-            _fail(where, "display.address", "must be a 7-bit I2C address (60 is 0x3C)")
-        out["address"] = a
-    for key in ("i2c_id", "spi_id"):
-        v = d.get(key)
-        if v is not None and (not _int(v) or not -1 <= v <= 9):
-            _fail(where, "display." + key, "must be a bus number (-1: software I2C)")
-    v = d.get("freq")
-    if v is not None and (not _int(v) or not 10000 <= v <= 80000000):
-        _fail(where, "display.freq", "must be the bus clock in Hz (e.g. 400000)")
+        out["address"] = s["address"]
     return out
 
 

@@ -1,4 +1,5 @@
-"""Minimal DER reader and PEM decoder for the private keys JWT client auth signs with.
+"""Minimal DER reader for the private keys JWT client auth signs with (PEM text is split into
+its blocks by devauth.jose.pem; pem_to_der picks the private-key block).
 
 Reads RSA keys in PKCS#1 (RFC 8017 A.1.2, `RSA PRIVATE KEY`) and PKCS#8 (RFC 5208 / 5958,
 `PRIVATE KEY`), and EC P-256 keys in SEC1 (RFC 5915, `EC PRIVATE KEY`) and PKCS#8.

@@ -18,7 +18,7 @@ devauth.net.stream to read in parts).
 import gc
 import socket
 
-from devauth.errors import NetworkError, ProtocolError, TLSError
+from devauth.errors import NetworkError, ProtocolError, TLSError, clip
 from devauth.net.url import split_url
 
 try:
@@ -224,20 +224,25 @@ class HTTPClient:
         if trust.ctx is not None:
             return trust.ctx
         if tls is None:
-            raise TLSError("this MicroPython has no tls module (needs 1.23 or newer)")
+            raise TLSError(
+                "this MicroPython has no tls module (needs 1.23 or newer)", "No TLS module"
+            )
         ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
         ctx.verify_mode = tls.CERT_REQUIRED  # the unix port starts at CERT_NONE
         try:
             for der in trust.ca_certificates:
                 ctx.load_verify_locations(der)
         except (ValueError, OSError):
-            raise TLSError("%s: a certificate could not be loaded" % trust.name) from None
+            raise TLSError(
+                "%s: a certificate could not be loaded" % trust.name, "Bad CA certificate"
+            ) from None
         if trust.client_certificate:
             try:
                 ctx.load_cert_chain(trust.client_certificate, trust.client_key)
             except (ValueError, OSError):
                 raise TLSError(
-                    "tls_client_certificate/tls_client_key: not a matching certificate and key"
+                    "tls_client_certificate/tls_client_key: not a matching certificate and key",
+                    "Bad client cert",
                 ) from None
         trust.ctx = ctx
         return ctx
@@ -262,7 +267,9 @@ class HTTPClient:
                 raise NetworkError(
                     "TLS handshake with %s cut off (%s)" % (host, _oserr(e))
                 ) from None
-            raise TLSError("TLS handshake with %s failed (%s)" % (host, _oserr(e))) from None
+            raise TLSError(
+                "TLS handshake with %s failed (%s)" % (host, _oserr(e)), "TLS handshake failed"
+            ) from None
 
     # -- I/O -------------------------------------------------------------------------------
 
@@ -493,8 +500,7 @@ def _network(e):
 
 
 def _oneline(e):
-    text = str(e).strip().replace("\n", " ")
-    return _ascii(text[:120].encode())
+    return clip(str(e).strip().replace("\n", " "), 120)
 
 
 def _ascii(b):

@@ -10,7 +10,7 @@ assertion, new `jti`, per request). Secrets go only into the body or the Authori
 import binascii
 import gc
 
-from devauth.errors import DevauthError
+from devauth.errors import ConfigError, DevauthError
 from devauth.net.url import encode, quote
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -64,5 +64,5 @@ def _assertion(config, now):
             alg=config.token_endpoint_auth_signing_alg,
             kid=config.private_key_id,
         )
-    except ValueError as e:
-        raise DevauthError("client assertion: %s" % e, "Config error") from None
+    except ValueError as e:  # the key, the secret or the alg of the config: exit code 2
+        raise ConfigError("client assertion: %s" % e) from None

@@ -5,11 +5,14 @@
 
 Everything outside the protocol comes in as arguments: `config` (endpoints, client identity),
 `transport` (`post_form(url, body, headers) -> Response`), `clock` (`ticks_ms`, `ticks_diff`,
-`ticks_add`, `sleep_ms`) and `observer` (the screen and console, see devauth.oled.ui). Tests drive
-it with a fake transport and a fake clock, without sockets or sleeping.
+`ticks_add`, `sleep_ms`, `unix_time`: devauth.clock) and `observer` (a devauth.observer.Observer:
+the screen and console). Tests drive it with a fake transport and a fake clock, without sockets
+or sleeping.
 """
 
 from devauth.errors import (
+    MAX_URI,
+    MAX_USER_CODE,
     AccessDenied,
     ClientRejected,
     DevauthError,
@@ -17,6 +20,7 @@ from devauth.errors import (
     OAuthError,
     ProtocolError,
     ServerBusy,
+    clip,
 )
 from devauth.oauth import auth
 
@@ -24,8 +28,6 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
 SLOW_DOWN_STEP = 5  # §3.5: slow_down "MUST" increase the interval by 5 seconds
 MAX_BACKOFF = 64  # seconds: the ceiling of the exponential back-off on network/server trouble
-MAX_USER_CODE = 32  # printable characters; anything longer cannot be typed off a small screen
-MAX_URI = 512
 MAX_INTERVAL = 300  # seconds; a longer poll interval is a server misconfiguration
 
 
@@ -118,14 +120,13 @@ class DeviceFlow:
                     raise
                 # §3.5: on connection timeouts "the client MUST use exponential back-off".
                 backoff = min(MAX_BACKOFF, max(interval, backoff) * 2)
-                retry_after = getattr(e, "retry_after", None)
-                if retry_after and retry_after > backoff:  # honoured up to the same ceiling
-                    backoff = min(MAX_BACKOFF, retry_after)
+                if e.retry_after and e.retry_after > backoff:  # honoured up to the same ceiling
+                    backoff = min(MAX_BACKOFF, e.retry_after)
                 self.observer.retrying(e.short + ": " + str(e), backoff)
 
     def _post(self, url, form):
-        now = getattr(self.clock, "unix_time", None)  # JWT client authentication needs it
-        return auth.post(self.config, self.transport, url, form, now() if now else None)
+        # JWT client authentication needs the wall clock (None until it is set)
+        return auth.post(self.config, self.transport, url, form, self.clock.unix_time())
 
     def _wait(self, ms, started, deadline_ms):
         """Sleep `ms` in slices of at most a second, telling the observer the time left."""
@@ -154,7 +155,7 @@ def parse_device_code(obj, allow_http=False):
     c = DeviceCode()
     c.device_code = _str(obj, "device_code", what, 2048)
     c.user_code = _str(obj, "user_code", what, MAX_USER_CODE)
-    if not _printable(c.user_code):
+    if clip(c.user_code, MAX_USER_CODE) != c.user_code:
         raise ProtocolError("%s: user_code has characters a screen cannot show" % what)
     # Some servers (Google's) say verification_url.
     key = "verification_url" if obj.get("verification_uri") is None else "verification_uri"
@@ -186,7 +187,7 @@ def parse_token(obj):
     t.access_token = _str(obj, "access_token", what, 16384)
     t.token_type = _str(obj, "token_type", what, 32)
     if t.token_type.lower() != "bearer":  # RFC 6749 §7.1: we only know how to use Bearer
-        raise ProtocolError("%s: token_type %s is not Bearer" % (what, _clip(t.token_type)))
+        raise ProtocolError("%s: token_type %s is not Bearer" % (what, clip(t.token_type)))
     t.expires_in = None
     if obj.get("expires_in") is not None:
         t.expires_in = _int(obj, "expires_in", what, 0, 10 * 365 * 86400)
@@ -217,8 +218,8 @@ def error_reply(resp, what):
             "%s: unexpected HTTP %d reply without an OAuth error" % (what, resp.status)
         )
     desc = obj.get("error_description")
-    desc = _clip(desc) if isinstance(desc, str) else None
-    error = _clip(error)
+    desc = clip(desc) if isinstance(desc, str) else None
+    error = clip(error)
     cls = OAuthError
     if error == "access_denied":
         cls = AccessDenied
@@ -258,19 +259,6 @@ def _int(obj, key, what, lo, hi):
 def _uri(obj, key, what):
     """A verification URI: http(s), printable, bounded."""
     v = _str(obj, key, what, MAX_URI)
-    if not (v.startswith("https://") or v.startswith("http://")) or not _printable(v):
+    if not (v.startswith("https://") or v.startswith("http://")) or clip(v, MAX_URI) != v:
         raise ProtocolError("%s: %s is not a printable http(s) URL" % (what, key))
     return v
-
-
-def _printable(s):
-    for ch in s:
-        if not " " <= ch <= "~":
-            return False
-    return True
-
-
-def _clip(s):
-    """Server text for a message: printable ASCII, at most 100 characters."""
-    s = "".join(ch if " " <= ch <= "~" else "?" for ch in s[:100])
-    return s

@@ -27,8 +27,7 @@ class Session:
         self.ui = ui
 
     def _now(self):
-        f = getattr(self.clock, "unix_time", None)
-        return f() if f else None
+        return self.clock.unix_time()
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -159,7 +158,7 @@ class Session:
                     raise
                 # Retry-After is honoured up to the poll loop's ceiling: a server saying
                 # 999999 must not freeze the device for days.
-                wait = min(MAX_BACKOFF, max(pause, getattr(e, "retry_after", 0) or 0))
+                wait = min(MAX_BACKOFF, max(pause, e.retry_after or 0))
                 self.ui.retrying(e.short + ": " + str(e), wait)
                 self.clock.sleep_ms(wait * 1000)
                 pause *= 2

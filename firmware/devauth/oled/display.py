@@ -11,10 +11,16 @@ drivers get the column offset of narrow panels (`x_offset`: where the panel's co
 the controller's 128 columns; by default (128 - width) // 2, which is 28 on most 72x40 boards)
 and a 180 degree `flip`.
 
-A bad spec raises ValueError naming the key; a panel that does not answer raises OSError.
+`check(spec)` holds the rules of a "display" object, the one place they are written: the
+board profile (devauth.board.profile) checks them with it too. A bad spec raises ValueError
+naming the key; a panel that does not answer raises OSError.
 """
 
 DRIVERS = ("ssd1306", "adafruit_ssd1306", "terminal")
+BUSES = ("i2c", "spi")
+# key: (default, lowest, highest) of the whole numbers; freq is the bus clock in Hz.
+_I2C = {"i2c_id": (0, -1, 9), "freq": (400000, 10000, 3400000), "address": (0x3C, 0x08, 0x77)}
+_SPI = {"spi_id": (1, 0, 9), "freq": (10000000, 100000, 80000000)}
 
 _SET_COL_ADDR = 0x21
 _SET_PAGE_ADDR = 0x22
@@ -22,51 +28,64 @@ _SET_SEG_REMAP = 0xA0
 _SET_COM_OUT_DIR = 0xC0
 
 
-def open_display(spec, machine=None):
-    """A framebuf-like display (`fill`, `pixel`, `fill_rect`, `text`, ..., `show`) for `spec`."""
+def check(spec):
+    """The display object's rules -> a dict with every default filled in; ValueError names the
+    key that is wrong. (Pins are whole numbers here; which GPIOs a chip has is the profile's.)"""
     if not isinstance(spec, dict):
         raise ValueError("display must be an object with a driver")
-    driver = spec.get("driver", "ssd1306")
+    s = {}
+    driver = s["driver"] = spec.get("driver", "ssd1306")
     if driver not in DRIVERS:
         raise ValueError("display.driver %r is not one of %s" % (driver, ", ".join(DRIVERS)))
-    width = _int(spec, "width", 128, 8, 128)
-    height = _int(spec, "height", 64, 8, 64)
+    width = s["width"] = _int(spec, "width", 128, 8, 128)
+    height = s["height"] = _int(spec, "height", 64, 8, 64)
     if height % 8:
         raise ValueError("display.height %d is not a multiple of 8" % height)
+    s["x_offset"] = _int(spec, "x_offset", (128 - width) // 2, 0, 128 - width)
+    for key in ("flip", "external_vcc"):
+        v = s[key] = spec.get(key, False)
+        if not isinstance(v, bool):
+            raise ValueError("display.%s must be true or false" % key)
     if driver == "terminal":
+        return s
+    bus = s["bus"] = spec.get("bus", "i2c")
+    if bus not in BUSES:
+        raise ValueError("display.bus %r is not one of %s" % (bus, ", ".join(BUSES)))
+    if driver == "adafruit_ssd1306" and bus == "spi":
+        raise ValueError("display.bus spi: use driver ssd1306 (adafruit_ssd1306 is I2C only here)")
+    rules = _I2C if bus == "i2c" else _SPI
+    for key in rules:
+        s[key] = _int(spec, key, *rules[key])
+    return s
+
+
+def open_display(spec, machine=None):
+    """A framebuf-like display (`fill`, `pixel`, `fill_rect`, `text`, ..., `show`) for `spec`."""
+    s = check(spec)
+    width, height = s["width"], s["height"]
+    if s["driver"] == "terminal":
         from devauth.oled.termdisplay import TermDisplay
 
         return TermDisplay(width, height)
-    x_offset = _int(spec, "x_offset", (128 - width) // 2, 0, 128 - width)
-    flip = spec.get("flip", False)
-    ext_vcc = spec.get("external_vcc", False)
-    for key, v in (("flip", flip), ("external_vcc", ext_vcc)):
-        if not isinstance(v, bool):
-            raise ValueError("display.%s must be true or false" % key)
-    bus = spec.get("bus", "i2c")
-    if bus not in ("i2c", "spi"):
-        raise ValueError("display.bus %r is not one of i2c, spi" % (bus,))
-    if driver == "adafruit_ssd1306" and bus == "spi":
-        raise ValueError("display.bus spi: use driver ssd1306 (adafruit_ssd1306 is I2C only here)")
-    address = _int(spec, "address", 0x3C, 0, 127)
     if machine is None:
         import machine
-    adafruit = driver == "adafruit_ssd1306"
-    if bus == "i2c":
-        i2c = _i2c(spec, machine)
+    adafruit = s["driver"] == "adafruit_ssd1306"
+    ext_vcc = s["external_vcc"]
+    if s["bus"] == "i2c":
+        i2c = _i2c(spec, s, machine)
         args = (BusioI2C(i2c) if adafruit else i2c,)
-        kw = {"addr": address, "external_vcc": ext_vcc}
-        where = "I2C address 0x%02x" % address
+        kw = {"addr": s["address"], "external_vcc": ext_vcc}
+        where = "I2C address 0x%02x" % s["address"]
     else:
-        args = _spi(spec, machine)  # spi, dc, res, cs
+        args = _spi(spec, s, machine)  # spi, dc, res, cs
         kw = {"external_vcc": ext_vcc}
         where = "SPI"
-    base = _driver(adafruit, bus)
+    base = _driver(adafruit, s["bus"])
     try:
-        d = _panel(base, x_offset, adafruit)(width, height, *args, **kw)
+        d = _panel(base, s["x_offset"], adafruit)(width, height, *args, **kw)
     except (OSError, ValueError) as e:  # adafruit's bus device says ValueError for no answer
         raise OSError("display: the SSD1306 on %s does not answer (%s)" % (where, e)) from None
-    if flip:  # rotate 180 degrees: mirror columns and rows (the drivers' default is 0xA1 0xC8)
+    if s["flip"]:  # rotate 180 degrees: mirror columns and rows (the drivers' default is 0xA1 0xC8)
         d.write_cmd(_SET_SEG_REMAP)
         d.write_cmd(_SET_COM_OUT_DIR)
     return d
@@ -127,10 +146,9 @@ def _pin(spec, key, machine, required=False):
     return machine.Pin(_int(spec, key, 0, 0, 99))
 
 
-def _i2c(spec, machine):
+def _i2c(spec, s, machine):
     """machine.I2C (i2c_id -1: SoftI2C) on the profile's pins, or the port's default pins."""
-    i2c_id = _int(spec, "i2c_id", 0, -1, 9)
-    freq = _int(spec, "freq", 400000, 10000, 3400000)
+    i2c_id, freq = s["i2c_id"], s["freq"]
     sda = _pin(spec, "sda", machine)
     scl = _pin(spec, "scl", machine)
     if (sda is None) != (scl is None):
@@ -142,9 +160,8 @@ def _i2c(spec, machine):
     return machine.I2C(i2c_id, scl=scl, sda=sda, freq=freq)
 
 
-def _spi(spec, machine):
-    spi_id = _int(spec, "spi_id", 1, 0, 9)
-    baud = _int(spec, "freq", 10000000, 100000, 80000000)
+def _spi(spec, s, machine):
+    spi_id, baud = s["spi_id"], s["freq"]
     sck = _pin(spec, "sck", machine)
     mosi = _pin(spec, "mosi", machine)
     if sck is None or mosi is None:

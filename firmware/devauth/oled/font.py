@@ -13,6 +13,7 @@ W = 8  # the small font's cell: 8x8 px
 BIG_H = 18  # a big glyph's cell height (descender included)
 CAP_H = 16  # a big capital's height
 GAP = 2  # px between big glyphs
+PITCH = 9  # px from one line of small text to the next
 
 # FONT[8 * (ord(ch) - 32) + column]: printable ASCII 32..126.
 FONT = (

@@ -1,26 +1,46 @@
 """The status and result screens, and the plan of a sign-in (which views, what goes where, the
 QR code), with the text wrapping they need.
 
-devauth.oled.screen loads this module for the occasion and unloads it after: the plan is plain
-tuples (see Screen.view), so none of this code stays on the heap while polling.
+devauth.oled.screen loads this module for the occasion and unloads it after: the plan is a list
+of devauth.oled.View, each with what it draws (its lines, the QR symbol), so none of this code
+stays on the heap while polling. The functions draw with the Screen's public helpers (rect, text,
+centre, big_block) and read its size, code and URI; they set nothing on it.
 """
 
 import gc
 
 from devauth import unload
-from devauth.oled import font
-from devauth.oled.screen import MAX_QR, PITCH, TITLE_H, Symbol, safe
+from devauth.errors import clip
+from devauth.oled import View, font
+from devauth.oled.font import PITCH
 
+TITLE_H = 10  # the title bar of message screens
+MAX_QR = 300  # bytes of a URI put in a QR code
 _BREAKS = "/?.&=- "  # wrap() breaks a line after these
 
 
+class Symbol:
+    """What is drawn of an encoded QR code (devauth.oled.qr.QRCode), without the encoder."""
+
+    __slots__ = ("size", "stride", "bitmap", "version", "ecc", "mask")
+
+    def __init__(self, q):
+        self.size = q.size
+        self.stride = q.stride
+        self.bitmap = q.bitmap
+        self.version = q.version
+        self.ecc = q.ecc
+        self.mask = q.mask
+
+
 def plan(s, complete, uri):
-    """The views of Screen `s` (code, URI and time already set on it); encodes the QR."""
+    """The views of Screen `s` (code, URI and time already set on it), a list of View; encodes
+    the QR."""
     text = _text_views(s)
     qr = _qr_view(s, complete, uri)
     if qr is None:
         return text
-    if qr[5] is not None:  # the code fits beside the QR: that view first
+    if qr.code is not None:  # the code fits beside the QR: that view first
         return [qr] + text
     return text + [qr]
 
@@ -70,12 +90,11 @@ def words(text, cols):
 def message(s, title, body=""):
     """Screen.message()."""
     s.d.fill(0)
-    s._strip = None
-    s._rect(0, 0, s.w, TITLE_H, 1)
-    s._centre(safe(title, s.cols), 1, 0)
+    s.rect(0, 0, s.w, TITLE_H, 1)
+    s.centre(clip(title, s.cols), 1, 0)
     y = TITLE_H + 2
     for line in _body(s, body, (s.h - y + 1) // PITCH):
-        s._text(line, 0, y)
+        s.text(line, 0, y)
         y += PITCH
     s.d.show()
 
@@ -83,27 +102,26 @@ def message(s, title, body=""):
 def _body(s, body, n):
     out = []
     for part in str(body).split("\n"):
-        out.extend(words(safe(part, 120), s.cols) or [""])
+        out.extend(words(clip(part, 120), s.cols) or [""])
     return out[: max(0, n)]
 
 
 def result(s, word, body=""):
     """Screen.result()."""
     s.d.fill(0)
-    s._strip = None
-    word = safe(word, 20)
+    word = clip(word, 20)
     fit = fit_big(word, s.w, s.h, WORD_FITS)
     top = len(fit[1]) * font.BIG_H if fit else font.W
     lines = _body(s, body, (s.h - top - 3 + 1) // PITCH)
     height = top + (3 + len(lines) * PITCH - 1 if lines else 0)
     y = max(0, (s.h - height) // 2)
     if fit:
-        s._big_block(fit, 0, y, s.w)
+        s.big_block(fit, 0, y, s.w)
     else:
-        s._centre(word, y)
+        s.centre(word, y)
     y += top + 3
     for line in lines:
-        s._centre(line, y)
+        s.centre(line, y)
         y += PITCH
     s.d.show()
 
@@ -143,9 +161,9 @@ def fit_big(text, w, h, order=CODE_FITS):
 
 
 def _text_views(s):
-    """Text views: ("t", first line, lines, heading, code fit) and ("c", fit, strip h)."""
+    """Text views: "t" (a page of the URI, the code under it when it fits) and "c"."""
     w, h = s.w, s.h
-    lines = s._lines = wrap(s.uri, s.cols)
+    lines = wrap(s.uri, s.cols)
     sh = 8 if h >= 56 else 3  # the countdown strip: time left and a bar, or just the bar
     one = fit_big(s.code, w, font.BIG_H) if s.code else None
     per = (h - sh - 2 - font.BIG_H - 1 + 1) // PITCH
@@ -156,31 +174,71 @@ def _text_views(s):
     views.extend(_pages(lines, per, None, sh))
     fit = fit_big(s.code, w, h - 4)
     small = [] if fit else wrap(s.code, s.cols)[: (h - 4) // PITCH]
-    views.append(("c", fit, _strip_under(fit, w, h), small))
+    v = View("c", _strip_under(fit, w, h), fit)
+    v.lines = small
+    views.append(v)
     return views
 
 
 def _pages(lines, per, code, sh):
     per = max(1, per)
     if len(lines) < per:
-        return [("t", 0, len(lines), True, code, sh)]
-    return [("t", i, per, False, code, sh) for i in range(0, len(lines), per)]
+        v = View("t", sh, code)
+        v.lines = lines
+        v.heading = True
+        return [v]
+    views = []
+    for i in range(0, len(lines), per):
+        v = View("t", sh, code)
+        v.lines = lines[i : i + per]
+        views.append(v)
+    return views
 
 
 def _qr_view(s, complete, uri):
-    """("q", x, y, px, qz, code fit, strip h) for the best QR that fits, encoded; or None.
-
-    Best: of the complete URI (it carries the code) before the plain one, then 2 px per
-    module before 1, the code beside it, level M before L, a wider quiet zone."""
+    """The "q" View of the best QR that fits, encoded; or None."""
     try:
         from devauth.oled import qr
     except (ImportError, MemoryError):
         return None
+    best = _best_qr(s, complete, uri, qr)
+    if best is None:
+        return None
+    _, data, ecc, ver, px, qz, side, beside = best
+    gc.collect()
+    try:
+        sym = Symbol(qr.encode(data, ecc=ecc, version=ver))
+    except (ValueError, MemoryError):  # QRError is a ValueError
+        sym = None
+    finally:
+        qr = None
+        unload("devauth.oled.qr")  # the symbol keeps no reference to the encoder's code
+    if sym is None:
+        return None
+    if beside is not None:
+        v = View("q", beside[1], beside[0])
+    elif s.w - side - 1 >= 4 * font.W:  # time left beside the QR, at the bottom
+        v = View("q", 8)
+    else:
+        v = View("q", 0)
+        v.x = (s.w - side) // 2
+    v.qr = sym
+    v.y = (s.h - side) // 2
+    v.px = px
+    v.qz = qz
+    return v
+
+
+def _best_qr(s, complete, uri, qr):
+    """(score, data, ecc, version, px, qz, side, beside) of the best QR that fits, or None.
+
+    Best: of the complete URI (it carries the code) before the plain one, then 2 px per
+    module before 1, the code beside it, level M before L, a wider quiet zone."""
     best = None
     for data in (complete, uri):
         if not isinstance(data, str) or not data or len(data) > MAX_QR:
             continue
-        if safe(data, MAX_QR) != data:
+        if clip(data, MAX_QR) != data:
             continue
         for ecc in ("M", "L"):
             ver = 1
@@ -197,27 +255,8 @@ def _qr_view(s, complete, uri):
                     if best is None or score > best[0]:
                         best = (score, data, ecc, ver, px, qz, side, beside)
         if best is not None:
-            break
-    if best is None:
-        return None
-    _, data, ecc, ver, px, qz, side, beside = best
-    gc.collect()
-    try:
-        s._qr = Symbol(qr.encode(data, ecc=ecc, version=ver))
-    except (ValueError, MemoryError):  # QRError is a ValueError
-        s._qr = None
-    finally:
-        qr = None
-        unload("devauth.oled.qr")  # the symbol keeps no reference to the encoder's code
-    if s._qr is None:
-        return None
-    y = (s.h - side) // 2
-    if beside is not None:
-        return ("q", 0, y, px, qz, beside[0], beside[1])
-    room = s.w - side - 1
-    if room >= 4 * font.W:  # time left beside the QR, at the bottom
-        return ("q", 0, y, px, qz, None, 8)
-    return ("q", (s.w - side) // 2, y, px, qz, None, 0)
+            return best
+    return None
 
 
 def _beside(s, side):

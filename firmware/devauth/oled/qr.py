@@ -430,7 +430,8 @@ def _templates(tpl, base, m, period, rows, stride):
         u += 3
 
 
-def _best_mask(sym, symt, data_map, tpl, size, stride):
+# noqa below: the four penalty rules of 7.8.3 in one pass over the symbol, for speed
+def _best_mask(sym, symt, data_map, tpl, size, stride):  # noqa: C901
     """7.8.3: the mask pattern with the lowest penalty score (the first one on a tie).
 
     Each mask is scored line by line: the rows of the symbol, then its columns (the rows of the

@@ -7,11 +7,12 @@ font, the user code in glyphs 16 px tall (devauth.oled.font), a countdown strip,
 A sign-in is planned once per code (`sign_in()` -> number of views) and drawn one view at a
 time (`view(i, seconds_left)`); `countdown()` redraws only the strip. Views: the URI (wrapped at
 natural breaks, paged when long) with the code under it when both fit, else the URI and the code
-apart; and the QR, with the code beside it when it fits. The plan and the status and result
-screens are devauth.oled.layout's, loaded for the occasion and unloaded after: what stays loaded
-while polling is what redraws.
+apart; and the QR, with the code beside it when it fits. The plan (a list of
+devauth.oled.View) and the status and result screens are devauth.oled.layout's, loaded for the
+occasion and unloaded after: what stays loaded while polling is what redraws.
 
-Safety: server text reaches the screen only through `safe()` (printable ASCII, bounded), and
+Safety: server text reaches the screen only through devauth.errors.clip() (printable ASCII,
+bounded), and
 every drawing call goes through helpers that keep it on the screen: nothing draws off-screen,
 and nothing here raises on odd input (a QR that cannot be made is left out).
 """
@@ -19,24 +20,9 @@ and nothing here raises on odd input (a QR that cannot be made is left out).
 import gc
 
 from devauth import unload
-from devauth.oled import font
-
-PITCH = 9  # px from one line of small text to the next
-TITLE_H = 10  # the title bar of message screens
-MAX_CODE = 32  # characters of a user code drawn
-MAX_URI = 512  # characters of a URI drawn (RFC 8628 flow limit)
-MAX_QR = 300  # bytes of a URI put in a QR code
-
-
-def safe(text, limit):
-    """`text` as printable ASCII ('?' for anything else), at most `limit` characters."""
-    if not isinstance(text, str):
-        text = "" if text is None else str(text)
-    text = text[:limit]
-    for ch in text:
-        if not " " <= ch <= "~":
-            return "".join(ch if " " <= ch <= "~" else "?" for ch in text)
-    return text
+from devauth.errors import MAX_URI, MAX_USER_CODE, clip
+from devauth.oled import View, font
+from devauth.oled.font import PITCH
 
 
 def clock_text(s):
@@ -47,20 +33,6 @@ def clock_text(s):
     return "%d:%02d" % (s // 60, s % 60)
 
 
-class Symbol:
-    """What is drawn of an encoded QR code (devauth.oled.qr.QRCode), without the encoder."""
-
-    __slots__ = ("size", "stride", "bitmap", "version", "ecc", "mask")
-
-    def __init__(self, q):
-        self.size = q.size
-        self.stride = q.stride
-        self.bitmap = q.bitmap
-        self.version = q.version
-        self.ecc = q.ecc
-        self.mask = q.mask
-
-
 class Screen:
     def __init__(self, display, width=128, height=64):
         self.d = display
@@ -68,16 +40,14 @@ class Screen:
         self.h = height
         self.cols = width // font.W
         self.trace = None  # tests set a list: (text, x, y, sx) per text drawn, sx 0 = 8x8 font
-        self.views = ()
+        self.views = ()  # the sign-in's plan: devauth.oled.View, made by devauth.oled.layout
         self.code = self.uri = ""
         self.total = 1
         self._strip = None  # (x, y, w, h) of the countdown on the view shown, or None
-        self._lines = ()
-        self._qr = None
 
-    # -- drawing helpers: everything they draw lies on the screen ---------------------------
+    # -- drawing helpers (devauth.oled.layout's too): everything they draw lies on the screen --
 
-    def _rect(self, x, y, w, h, c):
+    def rect(self, x, y, w, h, c):
         if x < 0:
             w += x
             x = 0
@@ -89,7 +59,7 @@ class Screen:
         if w > 0 and h > 0:
             self.d.fill_rect(x, y, w, h, c)
 
-    def _text(self, s, x, y, c=1):
+    def text(self, s, x, y, c=1):
         """8x8 text from (x, y); characters whose cell would leave the screen are left out."""
         if x < 0 or y < 0 or y + font.W > self.h:
             return
@@ -106,10 +76,10 @@ class Screen:
         if self.trace is not None:
             self.trace.append((s, x, y, sx))
 
-    def _centre(self, s, y, c=1):
-        self._text(s, max(0, (self.w - font.W * len(s)) // 2), y, c)
+    def centre(self, s, y, c=1):
+        self.text(s, max(0, (self.w - font.W * len(s)) // 2), y, c)
 
-    def _big_block(self, fit, x, y, w):
+    def big_block(self, fit, x, y, w):
         """The lines of `fit` (from fit_big) centred in a column w px wide from (x, y)."""
         sx, lines = fit
         for line in lines:
@@ -120,10 +90,12 @@ class Screen:
 
     def message(self, title, body=""):
         """A title bar and wrapped body text (starting, Wi-Fi, clock, requesting, waiting...)."""
+        self._strip = None
         self._layout("message", title, body)
 
     def result(self, word, body=""):
         """How a sign-in ended: one big word (Signed in, Denied, Expired) and a line or two."""
+        self._strip = None
         self._layout("result", word, body)
 
     def _layout(self, name, *args):
@@ -140,20 +112,19 @@ class Screen:
 
     def sign_in(self, user_code, uri, uri_complete=None, expires_in=600):
         """Plan the views of a sign-in (drawn by view()); returns how many there are."""
-        self.code = safe(user_code, MAX_CODE)
-        self.uri = safe(uri, MAX_URI)
+        self.code = clip(user_code, MAX_USER_CODE)
+        self.uri = clip(uri, MAX_URI)
         self.total = expires_in if isinstance(expires_in, int) and expires_in > 0 else 1
-        self._qr = None
         self.views = ()
         gc.collect()
         try:
             self.views = self._layout("plan", uri_complete, uri)
         except MemoryError:  # no room to plan: the code alone, in small text
-            self._qr = None
             c = self.cols
-            self.views = [
-                ("c", None, 3, [self.code[i : i + c] for i in range(0, len(self.code), c)])
-            ]
+            small = [self.code[i : i + c] for i in range(0, len(self.code), c)]
+            v = View("c", 3)
+            v.lines = small
+            self.views = [v]
         return len(self.views)
 
     def view(self, i, seconds_left, note=None):
@@ -166,53 +137,54 @@ class Screen:
             return
         v = self.views[i % len(self.views)]
         w, h = self.w, self.h
-        if v[0] == "t":
-            _, first, count, heading, code, sh = v
+        sh = v.strip
+        if v.kind == "t":
             y = 0
-            if heading:
-                self._text("Sign in at:" if self.cols >= 11 else "Go to:", 0, 0)
+            if v.heading:
+                self.text("Sign in at:" if self.cols >= 11 else "Go to:", 0, 0)
                 y = PITCH
-            for line in self._lines[first : first + count]:
-                self._text(line, 0, y)
+            for line in v.lines:
+                self.text(line, 0, y)
                 y += PITCH
-            if code:
-                self._big_block(code, 0, h - sh - 2 - font.BIG_H, w)
+            if v.code:
+                self.big_block(v.code, 0, h - sh - 2 - font.BIG_H, w)
             self._strip = (0, h - sh, w, sh)
-        elif v[0] == "c":
-            _, fit, sh, small = v
+        elif v.kind == "c":
+            fit = v.code
             if fit:
                 bh = len(fit[1]) * font.BIG_H
-                self._big_block(fit, 0, max(0, (h - sh - 1 - bh) // 2), w)
+                self.big_block(fit, 0, max(0, (h - sh - 1 - bh) // 2), w)
             else:  # too long for big glyphs here: small text
                 y = 0
-                for line in small:
-                    self._centre(line, y)
+                for line in v.lines:
+                    self.centre(line, y)
                     y += PITCH
             self._strip = (0, h - sh, w, sh)
         else:
-            _, x, y, px, qz, code, sh = v
-            side = self._draw_qr(x, y, px, qz)
-            if code:
+            x = v.x
+            side = self._draw_qr(v)
+            if v.code:
                 cx = x + side + 2
                 cw = w - cx
-                bh = len(code[1]) * font.BIG_H
-                self._big_block(code, cx, max(0, (h - sh - 1 - bh) // 2), cw)
+                bh = len(v.code[1]) * font.BIG_H
+                self.big_block(v.code, cx, max(0, (h - sh - 1 - bh) // 2), cw)
                 self._strip = (cx, h - sh, cw, sh)
             elif sh:
                 self._strip = (x + side + 1, h - sh, w - side - 1 - x, sh)
                 if h - sh >= 2 * font.W:
-                    self._text("Scan", x + side + 1 + (w - side - 1 - x - 4 * font.W) // 2, 0)
+                    self.text("Scan", x + side + 1 + (w - side - 1 - x - 4 * font.W) // 2, 0)
         self._draw_strip(seconds_left, note)
         d.show()
 
-    def _draw_qr(self, x, y, px, qz):
-        """The QR dark-on-light, quiet zone included, `px` pixels a module; returns its side."""
-        q = self._qr
+    def _draw_qr(self, v):
+        """The QR of view `v` dark-on-light, quiet zone included; returns its side in px."""
+        q = v.qr
         if q is None:
             return 0
+        x, y, px, qz = v.x, v.y, v.px, v.qz
         n = q.size
         side = (n + 2 * qz) * px
-        self._rect(x, y, side, side, 1)
+        self.rect(x, y, side, side, 1)
         x += qz * px
         y += qz * px
         bm = q.bitmap
@@ -226,7 +198,7 @@ class Screen:
                     c += 1
                     while c < n and (bm[o + (c >> 3)] >> (7 - (c & 7))) & 1:
                         c += 1
-                    self._rect(x + s * px, y + r * px, (c - s) * px, px, 0)
+                    self.rect(x + s * px, y + r * px, (c - s) * px, px, 0)
                 else:
                     c += 1
         return side
@@ -242,11 +214,11 @@ class Screen:
         if not s:
             return
         x, y, w, h = s
-        self._rect(x, y, w, h, 0)
+        self.rect(x, y, w, h, 0)
         if note and h >= font.W:  # the reason in place of the time, inverted
-            note = safe(note, w // font.W)
-            self._rect(x, y, w, h, 1)
-            self._text(note, x + (w - font.W * len(note)) // 2, y, 0)
+            note = clip(note, w // font.W)
+            self.rect(x, y, w, h, 1)
+            self.text(note, x + (w - font.W * len(note)) // 2, y, 0)
             return
         left = min(max(0, left), self.total)
         bw = w
@@ -256,13 +228,13 @@ class Screen:
             t = clock_text(left)
             tw = font.W * len(t)
             if tw <= w:
-                self._text(t, x + w - tw, y)
+                self.text(t, x + w - tw, y)
                 bw = w - tw - 4
             by = y + 2
             bh = 4
         if bw >= 8:
-            self._rect(x, by + bh // 2, bw, 1, 1)  # the track
-            self._rect(x, by, (bw * left + self.total - 1) // self.total, bh, 1)
+            self.rect(x, by + bh // 2, bw, 1, 1)  # the track
+            self.rect(x, by, (bw * left + self.total - 1) // self.total, bh, 1)
             if note:  # no room for the reason: the bar goes dashed while it lasts
                 for i in range(x + 2, x + bw, 4):
-                    self._rect(i, by, 2, bh, 0)
+                    self.rect(i, by, 2, bh, 0)

@@ -1,12 +1,15 @@
-"""The observer of a sign-in: the console lines (the contract below) and the OLED screens.
+"""The observer of a sign-in (devauth.observer.Observer): the console lines (the contract below)
+and the OLED screens.
 
 Console contract (serial console on a board, stdout on the host):
     To sign in, visit <verification_uri> and enter code <user_code>
     Signed in.
     <Short reason>: <one line naming what failed>
     Waiting <n> s: <reason>
-and, from the board glue, `Connecting to Wi-Fi <ssid>` and `Setting the clock`.
-This is the one place that prints: device_code, secrets and tokens are never given to it.
+and, when the board glue joins Wi-Fi and sets the clock, `Connecting to Wi-Fi <ssid>` and
+`Setting the clock` (the screen says "Joining <ssid>" and "Setting the time...").
+These are the sign-in's lines; the board glue and devauth.entry print their own (Wi-Fi errors,
+the button, warnings, --stats). device_code, secrets and tokens are never given to an observer.
 
 While a code is shown, the flow calls tick(seconds_left) about once a second: it redraws the
 countdown, and when the sign-in has several views (the URI, the code, the QR) it moves to the
@@ -15,21 +18,22 @@ next one every few seconds. toggle() (a button) moves at once and holds that vie
 
 import gc
 
-from devauth.errors import AccessDenied, ExpiredToken
+from devauth.errors import AccessDenied, ExpiredToken, clip
+from devauth.observer import Observer
 
 QR_SECONDS = 8  # how long a QR view stays up before the next view
 TEXT_SECONDS = 5  # ... a text view
 HOLD_SECONDS = 30  # ... a view chosen with toggle()
 
 
-class UI:
+class UI(Observer):
     def __init__(self, display=None, width=128, height=64, out=print):
+        self.out = out
         self.screen = None
         if display is not None:  # the screen code is loaded only for a display
             from devauth.oled.screen import Screen
 
             self.screen = Screen(display, width, height)
-        self.out = out
         self._shown = -1  # the seconds left last drawn
         self._code = None  # the DeviceCode on screen, None when no sign-in view is up
         self._views = 0
@@ -39,9 +43,6 @@ class UI:
         self._note_until = 0  # ... until the seconds left fall to this
         self._busy = False  # drawing (a toggle() scheduled meanwhile waits for the end)
         self._pending = False
-
-    def say(self, line):
-        self.out(line)
 
     # -- status screens ------------------------------------------------------------------------
 
@@ -54,11 +55,11 @@ class UI:
         self.status("Sign in", "Getting a code...")
 
     def wifi(self, ssid):
-        ssid = "".join(ch if " " <= ch <= "~" else "?" for ch in str(ssid)[:32])
+        ssid = clip(ssid, 32)
         self.say("Connecting to Wi-Fi %s" % ssid)
         self.status("Wi-Fi", "Joining " + ssid)
 
-    def clock(self):
+    def clock(self, server=None):
         self.say("Setting the clock")
         self.status("Clock", "Setting the time...")
 
@@ -104,7 +105,7 @@ class UI:
             self._views = self.screen.sign_in(
                 code.user_code,
                 code.verification_uri,
-                getattr(code, "verification_uri_complete", None),
+                code.verification_uri_complete,
                 code.expires_in,
             )
             self._view = 0
@@ -144,7 +145,7 @@ class UI:
         if self.screen is None or not self.screen.views:
             return TEXT_SECONDS
         v = self.screen.views[i % len(self.screen.views)]
-        return QR_SECONDS if v[0] == "q" else TEXT_SECONDS
+        return QR_SECONDS if v.kind == "q" else TEXT_SECONDS
 
     def _note_now(self):
         if self._note is not None and self._shown <= self._note_until:
