@@ -172,16 +172,10 @@ class HTTPClient:
         except BaseException:
             self.close()
             raise
-        self.end(framed, headers)
-        return Response(status, headers, body)
-
-    def end(self, framed, headers):
-        """A reply was read to its end: the connection is kept if the body was framed and the
-        server did not say `Connection: close`."""
-        self._busy = False
         self.requests += 1
         if not framed or "close" in headers.get("connection", "").lower():
-            self.close()
+            self.close()  # (devauth.net.stream does the same at the end of a streamed body)
+        return Response(status, headers, body)
 
     def close(self):
         for s in (self._io, self._sock):

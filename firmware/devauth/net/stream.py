@@ -148,8 +148,14 @@ class Body:
                 self._client.close()
 
     def _finish(self, framed):
+        """The body was read to its end: the client's connection is kept, as after a whole
+        reply, if the body was framed and the server did not say `Connection: close`."""
         self.done = True
-        self._client.end(framed, self._headers)
+        c = self._client
+        c._busy = False
+        c.requests += 1
+        if not framed or "close" in self._headers.get("connection", "").lower():
+            c.close()
 
 
 def _chunk_size(line):
