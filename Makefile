@@ -82,9 +82,10 @@ fuzz: setup
 	  host_tests/test_qr_segno.py
 
 # `make sim` signs in unattended (auto-approve); `make sim APPROVE=browser` waits for you.
+# `make sim APP=examples/post_readings.py` runs an application that calls the dev server's API.
 APPROVE ?= auto
 sim: setup
-	$(BIN)/devauth sim --approve $(APPROVE)
+	$(BIN)/devauth sim --approve $(APPROVE) $(if $(APP),--app $(APP))
 
 bench: setup mp32-picow
 	$(BIN)/devauth bench

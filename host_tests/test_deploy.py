@@ -130,6 +130,26 @@ def test_the_staged_config_loads_on_the_firmware(capsys, tmp_path, pki):
     assert c.token_endpoint_auth_method == "tls_client_auth" and len(c.ca_certificates) == 1
 
 
+def test_api_ca_certificates_are_staged_per_host_and_load_on_the_firmware(capsys, tmp_path, pki):
+    api = {"api.example.com": pki["ca_pem"], "localhost:8443": [pki["client_ca_pem"]]}
+    cfg = write_config(tmp_path, "https://as.example.com", pki, wifi=WIFI, api_ca_certificates=api)
+    assert dry_run(capsys, "esp32-devkitc", cfg)[0] == 0
+    stage = os.path.join(deploy.STAGE, "esp32-devkitc")
+    data = json.load(open(os.path.join(stage, "devauth.json")))
+    assert data["api_ca_certificates"] == {
+        "api.example.com": ["/certs/api-ca-0-0.der"],
+        "localhost:8443": ["/certs/api-ca-1-0.der"],
+    }
+    data["ca_certificates"] = [n.lstrip("/") for n in data["ca_certificates"]]
+    data["api_ca_certificates"] = {
+        h: [n.lstrip("/") for n in names] for h, names in data["api_ca_certificates"].items()
+    }
+    c = deploy.firmware_module("config").from_dict(data, stage + "/")
+    ca = x509.load_pem_x509_certificate(open(pki["ca_pem"], "rb").read())
+    der = c.api_ca_certificates["api.example.com"][0]
+    assert x509.load_der_x509_certificate(der) == ca
+
+
 def test_urequests_transport_installs_urequests(capsys, tmp_path, pki):
     cfg = write_config(
         tmp_path,

@@ -40,6 +40,7 @@ _KEYS = (
     "tls_client_certificate",
     "tls_client_key",
     "ca_certificates",
+    "api_ca_certificates",
     "state_dir",
     "allow_insecure_http",
     "http_client",
@@ -77,6 +78,9 @@ class Config:
         self.tls_client_certificate = None  # DER bytes of the client certificate
         self.tls_client_key = None  # DER bytes of its private key
         self.ca_certificates = []  # list of DER trust anchors
+        # {API host, host:port or "*": [DER]} (_api_trust); devauth.oauth.api replaces each
+        # list with its Trust (and TLS context) on first use
+        self.api_ca_certificates = None
         self.state_dir = "state"
         self.allow_insecure_http = False
         self.http_client = "builtin"
@@ -172,6 +176,7 @@ def from_dict(data, base=""):
             raise ConfigError("ca_certificates must be a file name or a list of them")
         for name in names:
             c.ca_certificates.extend(_der_file(base, name, "ca_certificates"))
+    _api_trust(c, data, base)
 
     cert, key = data.get("tls_client_certificate"), data.get("tls_client_key")
     if method == "tls_client_auth":
@@ -184,6 +189,35 @@ def from_dict(data, base=""):
         c.tls_client_certificate = _der_file(base, cert, "tls_client_certificate")[0]
         c.tls_client_key = _der_file(base, key, "tls_client_key")[0]
     return c
+
+
+def _api_trust(c, data, base):
+    """api_ca_certificates: the trust anchors of the application's API hosts (devauth.oauth.api).
+
+    A file or a list of files: for every API host. An object {host or host:port: file or list}:
+    per host. An API host not named is trusted as the authorization server (ca_certificates).
+    """
+    v = data.get("api_ca_certificates")
+    if v is None:
+        return
+    key = "api_ca_certificates"
+    if not isinstance(v, dict):
+        v = {"*": v}
+    elif not v:
+        raise ConfigError("%s must name a file, a list of files, or {host: files}" % key)
+    out = {}
+    for host, names in v.items():
+        what = key if host == "*" else "%s[%s]" % (key, _show(host)[1:-1])
+        if not host or "/" in host or "@" in host or not isinstance(names, (str, list)):
+            raise ConfigError("%s must name a file, a list of files, or {host: files}" % what)
+        names = [names] if isinstance(names, str) else names
+        if not names:
+            raise ConfigError("%s must name a file or a list of them" % what)
+        ders = []
+        for name in names:
+            ders.extend(_der_file(base, name, what))
+        out[host] = ders
+    c.api_ca_certificates = out
 
 
 def _text(data, key, required=False):

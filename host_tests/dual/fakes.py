@@ -131,12 +131,14 @@ class ScriptedHTTP(HTTPClient):
         super().__init__(**kw)
         self.streams = list(streams)
         self.opened = []
+        self.keys = []  # (scheme, host, port, trust) of every connection opened
 
     def _connect(self, key):
         if not self.streams:
             raise AssertionError("no more scripted connections")
         self._io = self.streams.pop(0)
         self.opened.append(self._io)
+        self.keys.append(key)
         self._key = key
         self.connections += 1
 
@@ -175,3 +177,6 @@ class Config(_config.Config):
         self.extra_params = []
         self.token_params = []
         self.device_grant = None
+        self.api_ca_certificates = None
+        self.tls_client_certificate = None
+        self.tls_client_key = None

@@ -230,6 +230,7 @@ def test_discovery_allowed_hosts_is_a_list_of_host_names():
         msg = _error({"discovery_allowed_hosts": value})
         assert msg.startswith("discovery_allowed_hosts") and fault in msg, msg
 
+
 # -- provider presets and extra parameters --------------------------------------------------
 
 NO_ENDPOINTS = {"device_authorization_endpoint": None, "token_endpoint": None}

@@ -414,6 +414,7 @@ def test_a_metadata_cache_with_a_wrong_type_is_set_aside_and_fetched_again():
         "set aside as metadata.json.corrupt" % cfg.state_dir
     ]
 
+
 def test_refresh_sends_the_token_params_and_reads_github_replies():
     form = {"content-type": "application/x-www-form-urlencoded"}
     github = b"access_token=ghu_2&expires_in=28800&refresh_token=ghr_2&token_type=bearer"

@@ -389,6 +389,9 @@ def main(args=None):
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
         for vm in vms:
             results[vm] = Bench(srv, work, vm, fw).measure()
+        from devauth_tools import apibench
+
+        api = apibench.measure(srv, work, fw)
     from devauth_tools import jwtbench, screens, soak
 
     print("bench: JWT sign times, screens and QR (%s)" % LABELS[runner.vm_name()], flush=True)
@@ -414,6 +417,8 @@ def main(args=None):
     )
     if soaked:
         print("soak: " + soak.summary(soaked))
+    print()
+    print("\n".join(apibench.report(api)))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
@@ -424,6 +429,7 @@ def main(args=None):
                 "jwt": jwt,
                 "screens": scr,
                 "soak": soaked,
+                "api": api,
             },
             f,
             indent=2,

@@ -139,6 +139,8 @@ def device_config(config_path, profile, stage):
             for der in certificates(local(name), "ca_certificates"):
                 out.append(place("ca-%d.der" % len(out), der))
         data["ca_certificates"] = out
+    if data.get("api_ca_certificates") is not None:
+        data["api_ca_certificates"] = _api_cas(data["api_ca_certificates"], local, place)
     if data.get("tls_client_certificate"):
         leaf = certificates(local(data["tls_client_certificate"]), "tls_client_certificate")[0]
         data["tls_client_certificate"] = place("client.der", leaf)
@@ -158,6 +160,20 @@ def device_config(config_path, profile, stage):
     path = os.path.join(stage, "devauth.json")  # secrets inside: readable by its owner only
     write_file(path, json.dumps(data, indent=2))
     return notes, cfg
+
+
+def _api_cas(api, local, place):
+    """api_ca_certificates (a file or list for every API host, or {host: file or list}) with
+    each file's certificates staged as DER -> the same shape, naming the staged files."""
+    hosts = api if isinstance(api, dict) else {"*": api}
+    out = {}
+    for n, (host, names) in enumerate(sorted(hosts.items())):
+        ders = []
+        for name in [names] if isinstance(names, str) else names:
+            for der in certificates(local(name), "api_ca_certificates"):
+                ders.append(place("api-ca-%d-%d.der" % (n, len(ders)), der))
+        out[host] = ders
+    return out if isinstance(api, dict) else out["*"]
 
 
 # -- the steps -------------------------------------------------------------------------------------

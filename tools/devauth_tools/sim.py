@@ -40,15 +40,18 @@ def main(args):
             flush=True,
         )
         vm = runner.vm_name(args.vm)
+        heap = args.heap or runner.default_heap(vm, mirror=True)
         cmd = runner.firmware_command(
             cfg,
             once=True,
-            heap=args.heap or runner.default_heap(vm, mirror=True),
+            heap=heap,
             mirror=True,
             board=os.path.join(runner.REPO, "boards", "unix.json"),
             firmware=runner.firmware_tree(vm),
             vm=vm,
         )
+        if args.app:  # the application signs in, then calls the dev server's protected API
+            cmd = app_command(args, cfg, srv.base_url + "/api/readings", heap, vm)
         try:
             code = runner.launch(cmd)
         except KeyboardInterrupt:
@@ -72,6 +75,26 @@ def main(args):
     return code
 
 
+def app_command(args, cfg, api_url, heap, vm):
+    """An application script (e.g. examples/post_readings.py: `main(config, url, count,
+    period)`) on the unix port, with the precompiled firmware on its path."""
+    folder, name = os.path.split(os.path.abspath(args.app))
+    code = (
+        "import sys; sys.path[:0] = [%r, %r]; import %s as a; sys.exit(a.main(%r, %r, %s, %d))"
+        % (
+            runner.ensure_compiled(),
+            folder,
+            name.rsplit(".", 1)[0],
+            os.path.abspath(cfg),
+            api_url,
+            args.count,
+            args.period,
+        )
+    )
+    vm = "32" if vm == "frozen" else vm  # the app loads the precompiled tree, not a frozen one
+    return [runner.micropython(vm), "-X", "heapsize=%s" % heap, "-c", code]
+
+
 def add_parser(sub):
     """The `sim` subcommand for devauth_tools.cli."""
     s = sub.add_parser("sim", help="dev server + firmware + mirrored OLED: a whole sign-in")
@@ -79,5 +102,8 @@ def add_parser(sub):
     s.add_argument("--method", default="none", help="client authentication method to use")
     s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
     s.add_argument("--vm", choices=runner.VMS, help=runner.VM_HELP)
+    s.add_argument("--app", help="an application script to run instead (examples/post_readings.py)")
+    s.add_argument("--count", type=int, default=3, help="--app: readings to post (default 3)")
+    s.add_argument("--period", type=int, default=60, help="--app: seconds between readings")
     s.set_defaults(fn=main)
     return s

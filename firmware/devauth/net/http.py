@@ -11,6 +11,11 @@ bytes and the body (Content-Length or chunked), and so is the time: `timeout` bo
 wait and `deadline` the whole request (connect, handshake, send, reply), so a server dripping
 one byte a second cannot hold a request past it (a board's watchdog is not fed meanwhile; name
 resolution is the one step it cannot cut short). Redirects are never followed.
+
+The application's API calls (devauth.oauth.api, loaded on first use) use the same client, with a
+content type, a `trust` (devauth.oauth.api.Trust; the default is this client's own), `resend`
+(False: a request not safe to repeat is never sent twice) and `stream` (the body is left for
+devauth.net.stream to read in parts).
 """
 
 import gc
@@ -46,8 +51,18 @@ except ImportError:  # MicroPython < 1.23 called it ssl
 
 MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
-# Only these response headers are kept; the rest are read and dropped.
-_KEEP = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"content-type")
+FORM = "application/x-www-form-urlencoded"
+# Only these response headers are kept; the rest are read and dropped. `location`: a redirect is
+# returned to the caller; `www-authenticate`: why an API refused the token (RFC 6750 §3).
+_KEEP = (
+    b"content-length",
+    b"transfer-encoding",
+    b"connection",
+    b"retry-after",
+    b"content-type",
+    b"location",
+    b"www-authenticate",
+)
 
 
 class HTTPClient:
@@ -66,9 +81,12 @@ class HTTPClient:
     ):
         """`timeout`: seconds each socket wait may take; `deadline`: seconds a whole request may
         take (default: `timeout`), measured on `clock`'s ticks."""
+        # The sign-in's trust (see devauth.oauth.api.Trust): anchors, client certificate, context
         self.ca_certificates = ca_certificates
         self.client_certificate = client_certificate
         self.client_key = client_key
+        self.name = "ca_certificates"
+        self.ctx = None
         self.allow_http = allow_http
         self.timeout = timeout
         self.deadline_ms = int((timeout if deadline is None else deadline) * 1000)
@@ -76,7 +94,7 @@ class HTTPClient:
         self._until = 0  # ticks: when the request under way must be over
         self._wait_ms = 0  # the socket timeout set now, in ms
         self.max_body = max_body
-        self._key = None  # (scheme, host, port) of the open connection
+        self._key = None  # (scheme, host, port, trust) of the open connection
         self._sock = None  # the raw socket
         self._io = None  # the stream we read and write (TLS socket or plain)
         # The reply body buffer and the TLS context: allocated once, first, while the heap is
@@ -84,9 +102,9 @@ class HTTPClient:
         self._buf = bytearray(max_body)
         self._line = bytearray(MAX_LINE)  # one status or header line, reused
         self._one = bytearray(1)
-        self._ctx = None
         if ca_certificates:
-            self._context()
+            self._context(self)
+        self._busy = False  # a streamed reply's body is being read
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -99,15 +117,17 @@ class HTTPClient:
         """GET `url` (discovery metadata); -> Response."""
         return self.request("GET", url, None, ())
 
-    def request(self, method, url, body, headers):
+    def request(
+        self, method, url, body, headers, ctype=FORM, trust=None, resend=True, stream=False
+    ):
         scheme, host, port, path = split_url(url)
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
-        key = (scheme, host, port)
-        if self._key != key:
+        key = (scheme, host, port, trust or self)
+        if self._key != key or self._busy:
             self.close()  # one connection at a time: memory beats a second handshake
         default = 443 if scheme == "https" else 80
-        head = _request_head(method, host, port, default, path, body, headers)
+        head = _request_head(method, host, port, default, path, body, headers, ctype)
         clock = self.clock
         self._until = clock.ticks_add(clock.ticks_ms(), self.deadline_ms)
         self._wait_ms = 0
@@ -123,7 +143,7 @@ class HTTPClient:
                 status, http10 = self._read_status()
             except NetworkError as e:
                 self.close()
-                if reused and not e.timed_out:
+                if reused and not e.timed_out and resend:
                     continue  # the server dropped the idle connection: reconnect once
                 raise
             except BaseException:
@@ -131,14 +151,20 @@ class HTTPClient:
                 raise
             break
         try:
-            resp, reusable = self._read_rest(status, http10)
+            headers = self._read_headers()
+            if http10:  # we never ask an HTTP/1.0 server to keep the connection
+                headers["connection"] = "close"
+            if stream:
+                self._busy = True
+                return Response(status, headers, None)
+            body, framed = self._read_body(headers)
         except BaseException:
             self.close()
             raise
         self.requests += 1
-        if not reusable:
-            self.close()
-        return resp
+        if not framed or "close" in headers.get("connection", "").lower():
+            self.close()  # (devauth.net.stream does the same at the end of a streamed body)
+        return Response(status, headers, body)
 
     def _left(self):
         """ms left of the request's deadline; NetworkError (timed out) once it has passed.
@@ -169,11 +195,12 @@ class HTTPClient:
                 except OSError:
                     pass
         self._io = self._sock = self._key = None
+        self._busy = False
 
     # -- connection ------------------------------------------------------------------------
 
     def _connect(self, key):
-        scheme, host, port = key
+        scheme, host, port, trust = key
         gc.collect()  # a TLS handshake needs the largest contiguous blocks we will ever ask for
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
@@ -190,16 +217,17 @@ class HTTPClient:
             raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, oserr(e))) from None
         self.connections += 1
         if scheme == "https":
-            self._io = self._handshake(sock, host)
+            self._io = self._handshake(sock, host, trust)
         else:
             self._io = sock if hasattr(sock, "readline") else sock.makefile("rwb", 0)
         self._key = key
 
-    def _context(self):
-        """The TLS context: made once, at start-up while the heap is unfragmented, and reused
-        for every connection (it holds the parsed trust anchors and client certificate)."""
-        if self._ctx is not None:
-            return self._ctx
+    def _context(self, trust):
+        """The TLS context of `trust`: made once (the sign-in's at start-up, while the heap is
+        unfragmented) and reused for every connection (it holds the parsed trust anchors and
+        client certificate)."""
+        if trust.ctx is not None:
+            return trust.ctx
         if tls is None:
             raise TLSError(
                 "this MicroPython has no tls module (needs 1.23 or newer)", "No TLS module"
@@ -207,26 +235,26 @@ class HTTPClient:
         ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
         ctx.verify_mode = tls.CERT_REQUIRED  # the unix port starts at CERT_NONE
         try:
-            for der in self.ca_certificates:
+            for der in trust.ca_certificates:
                 ctx.load_verify_locations(der)
         except (ValueError, OSError):
             raise TLSError(
-                "ca_certificates: a certificate could not be loaded", "Bad CA certificate"
+                "%s: a certificate could not be loaded" % trust.name, "Bad CA certificate"
             ) from None
-        if self.client_certificate:
+        if trust.client_certificate:
             try:
-                ctx.load_cert_chain(self.client_certificate, self.client_key)
+                ctx.load_cert_chain(trust.client_certificate, trust.client_key)
             except (ValueError, OSError):
                 raise TLSError(
                     "tls_client_certificate/tls_client_key: not a matching certificate and key",
                     "Bad client cert",
                 ) from None
-        self._ctx = ctx
+        trust.ctx = ctx
         return ctx
 
-    def _handshake(self, sock, host):
+    def _handshake(self, sock, host, trust):
         try:
-            ctx = self._context()
+            ctx = self._context(trust)
         except TLSError:
             self.close()
             raise
@@ -356,13 +384,6 @@ class HTTPClient:
             if name in _KEEP:
                 headers[name.decode()] = ascii_text(line[colon + 1 :].strip())
 
-    def _read_rest(self, status, http10):
-        """Headers and body after the status line -> (Response, connection reusable)."""
-        headers = self._read_headers()
-        body, framed = self._read_body(headers)
-        reusable = framed and not http10 and "close" not in headers.get("connection", "").lower()
-        return Response(status, headers, body), reusable
-
     def _read_body(self, headers):
         """-> (body bytes, whether the body was framed so the connection can be reused).
 
@@ -444,7 +465,7 @@ class HTTPClient:
                 raise ProtocolError("reply has too many trailer lines")
 
 
-def _request_head(method, host, port, default_port, path, body, headers):
+def _request_head(method, host, port, default_port, path, body, headers, ctype):
     if ":" in host:
         host = "[%s]" % host
     if port != default_port:
@@ -454,7 +475,8 @@ def _request_head(method, host, port, default_port, path, body, headers):
         "Accept: application/json\r\nUser-Agent: devauth\r\n",
     ]
     if body is not None:
-        parts.append("Content-Type: application/x-www-form-urlencoded\r\n")
+        if ctype:
+            parts.append("Content-Type: %s\r\n" % ctype)
         parts.append("Content-Length: %d\r\n" % len(body))
     for name, value in headers:
         parts.append("%s: %s\r\n" % (name, value))
@@ -462,6 +484,8 @@ def _request_head(method, host, port, default_port, path, body, headers):
     return "".join(parts).encode()
 
 
+# The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
+# middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
 _DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
 
 

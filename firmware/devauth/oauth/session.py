@@ -2,6 +2,7 @@
 
     session = Session(config, transport, clock, ui)
     token = session.access_token()   # a valid access token: stored, refreshed, or a new sign-in
+    r = session.request("POST", url, json={...})  # the application's API, with the token
     session.sign_out()               # RFC 7009 revocation, then the stored tokens are deleted
 
 Stored tokens live in config.state_dir (devauth.oauth.tokens). An access token within
@@ -50,10 +51,21 @@ class Session:
         """A valid access token (str): stored, refreshed, or from a new device sign-in."""
         return self.ensure()["access_token"]
 
-    def ensure(self):
-        """The token record, refreshing or signing in as needed."""
+    def request(self, *args, **kw):
+        """Call the application's API with the access token (RFC 6750 §2.1):
+        request(method, url, json=None, data=None, body=None, headers=None, stream=False) -> a
+        reply with `status`, `headers`, `content`, `text`, `json()`. The token is refreshed first
+        when due, and once more on a 401. The code is devauth.oauth.api, imported on first use."""
+        from devauth.oauth import api
+
+        return api.request(self, *args, **kw)
+
+    def ensure(self, refused=None):
+        """The token record, refreshing or signing in as needed. `refused`: an access token a
+        resource server refused (401); it is refreshed even if its expiry says it is valid,
+        unless the stored token is already another one."""
         rec = self.stored()
-        if self.valid(rec):
+        if self.valid(rec) and (refused is None or rec["access_token"] != refused):
             return rec
         if rec is not None and rec.get("refresh_token"):
             try:

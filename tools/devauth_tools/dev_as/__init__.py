@@ -12,6 +12,8 @@ server with HTTP/1.1 keep-alive:
                                   with it)
 - `GET|POST /as/user_authz.oauth2` the page where a person approves or denies a user code
 - `GET /_devauth/stats`            connection, request and client-authentication counters (JSON)
+- `/api/readings[/<id>]`           a small protected API (Bearer tokens this server issued), with
+                                  fault switches for the firmware's tests (see `api`)
 - `GET /.well-known/oauth-authorization-server` (and `openid-configuration`): RFC 8414 metadata,
   with RFC 8705 `mtls_endpoint_aliases` when a second, mTLS-only listener runs (`mtls_port`)
 
@@ -50,6 +52,7 @@ One module per concern; dependencies point one way:
 - `grants`     Authlib grants, endpoints and authorization server, backed by the store
 - `pages`      the Flask application: OAuth endpoints, approval page, stats, metadata
 - `server`     HTTPS server: TLS per connection thread, HTTP/1.1 keep-alive, counters
+- `api`        a protected API (RFC 6750 Bearer, RFC 8705 §3 bound tokens) with fault switches
 - `quirks`     `--quirks NAME`: replies shaped as GitHub, Google, Entra, Auth0, Dex answer
 - `devas`      `DevAS`, the server in a background thread (in-process API)
 - `cli`        the command line

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationEn
 from flask import Flask, Response, jsonify, request
 from markupsafe import escape
 
+from devauth_tools.dev_as.api import install as install_api
 from devauth_tools.dev_as.clients import (
     ClientAssertionAuth,
     authenticate_client_secret_basic,
@@ -253,4 +254,5 @@ def create_app(store):
     for i, path in enumerate(METADATA_PATHS):
         app.add_url_rule(path, f"metadata{i}", metadata)
 
+    install_api(app, store)  # the protected API the firmware's API calls are tested against
     return app

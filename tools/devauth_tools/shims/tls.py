@@ -28,6 +28,9 @@ class _Stream:
     def readinto(self, buf):
         return self._f.readinto(buf)
 
+    def fileno(self):  # select.poll, as MicroPython's TLS socket allows
+        return self._s.fileno()
+
     def readline(self, limit=-1):
         return self._f.readline(limit)
 

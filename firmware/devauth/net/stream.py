@@ -1,0 +1,192 @@
+"""A reply body read after its headers: whole into the client's reply buffer (bounded), or in
+parts into the caller's buffer or a file, never held whole.
+
+For the application's API calls (devauth.oauth.api), which ask devauth.net.http for the status
+and headers only (`stream=True`); loaded with them, never by a sign-in. The framing is the
+client's (Content-Length, chunked, or to the end of the connection), each framing line bounded
+by the client's line reader; this module reads the client's own connection and reply buffer.
+"""
+
+from devauth.errors import NetworkError, ProtocolError
+from devauth.net.http import MAX_HEADERS, MAX_LINE, _network
+
+_TO_EOF = -1  # no Content-Length, not chunked: the body runs to the end of the connection
+
+
+class BodyTooLarge(ProtocolError):
+    """The reply body is over the client's bound and was not asked for as a stream."""
+
+
+class Body:
+    """The body of the reply `client` has just read the headers of (status `status`)."""
+
+    def __init__(self, client, status, headers):
+        self._client = client
+        self._io = client._io  # a later request closes it: this body is then cut off
+        self._headers = headers
+        self._chunked = False
+        self._first = True
+        self.done = False
+        te = headers.get("transfer-encoding", "").lower()
+        cl = headers.get("content-length")
+        if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
+            self._left = 0
+        elif te:
+            if te != "chunked":
+                client.close()
+                raise ProtocolError("reply uses unsupported transfer-encoding %s" % te[:20])
+            self._chunked = True
+            self._left = 0  # of the current chunk
+        elif cl is not None:
+            if not cl.isdigit() or len(cl) > 12:
+                client.close()
+                raise ProtocolError("reply has a bad Content-Length")
+            self._left = int(cl)
+        else:
+            self._left = _TO_EOF
+        if not self._left and not self._chunked:
+            self._finish(True)
+
+    def readinto(self, buf):
+        """Read the next part of the body into `buf` (bytearray or memoryview) -> the number of
+        bytes read; 0 once the body is over."""
+        if self.done:
+            return 0
+        c = self._client
+        if c._io is not self._io:
+            self.done = True
+            raise ProtocolError("the streamed reply was cut off by a later request")
+        view = memoryview(buf)
+        try:
+            if self._chunked and not self._left:
+                if not self._first:  # the CRLF after the previous chunk's data
+                    crlf, _ = c._readline(4)
+                    if crlf not in (b"\r\n", b"\n"):
+                        raise ProtocolError("reply has a malformed chunk")
+                self._first = False
+                line, _ = c._readline(MAX_LINE)
+                if not line:
+                    raise NetworkError("connection closed mid-reply")
+                size = _chunk_size(line)
+                if not size:  # the last chunk, then the trailer section
+                    _skip_trailers(c)
+                    self._finish(True)
+                    return 0
+                self._left = size
+            if self._left != _TO_EOF and len(view) > self._left:
+                view = view[: self._left]
+            n = _read_some(self._io, view)
+            if not n:
+                if self._left != _TO_EOF:
+                    raise NetworkError("connection closed mid-reply")
+                self._finish(False)
+                return 0
+        except BaseException:
+            self.close()
+            raise
+        if self._left != _TO_EOF:
+            self._left -= n
+            if not self._left and not self._chunked:
+                self._finish(True)
+        return n
+
+    def read(self):
+        """The whole body, up to the client's bound -> bytes; BodyTooLarge past it (the
+        connection is closed, the rest unread)."""
+        limit = self._client.max_body
+        if self._left > limit and not self._chunked:
+            self.close()
+            raise BodyTooLarge(
+                "reply body of %d bytes is over the %d-byte limit" % (self._left, limit)
+            )
+        view = memoryview(self._client._buf)  # the client's reply buffer, reused
+        n = 0
+        while True:
+            got = self.readinto(view[n:] if n < limit else view[:1])
+            if not got:
+                return bytes(view[:n])
+            if n >= limit:
+                self.close()
+                raise BodyTooLarge("reply body is over the %d-byte limit" % limit)
+            n += got
+
+    def save(self, path, buf):
+        """Write the rest of the body to the file `path`, through `buf` -> bytes written.
+
+        Written to `path`.tmp and renamed at the end: a failure leaves no half-written file.
+        """
+        import os
+
+        tmp = path + ".tmp"
+        total = 0
+        try:
+            with open(tmp, "wb") as f:
+                while True:
+                    n = self.readinto(buf)
+                    if not n:
+                        break
+                    f.write(memoryview(buf)[:n])
+                    total += n
+            try:
+                os.rename(tmp, path)
+            except OSError:  # FAT cannot rename over an existing file
+                os.remove(path)
+                os.rename(tmp, path)
+        except BaseException:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            raise
+        return total
+
+    def close(self):
+        """Stop reading: a body not read to its end takes its connection with it."""
+        if not self.done:
+            self.done = True
+            if self._client._io is self._io:
+                self._client.close()
+
+    def _finish(self, framed):
+        """The body was read to its end: the client's connection is kept, as after a whole
+        reply, if the body was framed and the server did not say `Connection: close`."""
+        self.done = True
+        c = self._client
+        c._busy = False
+        c.requests += 1
+        if not framed or "close" in self._headers.get("connection", "").lower():
+            c.close()
+
+
+def _chunk_size(line):
+    """The size in a chunk-size line (RFC 9112 §7.1), extensions ignored. (devauth.net.http
+    parses its own inline: the sign-in's code stays as small as it was.)"""
+    try:
+        size = int(line.split(b";", 1)[0].strip(), 16)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ProtocolError("reply has a bad chunk size")
+    return size
+
+
+def _skip_trailers(c):
+    """Read the trailer section after the last chunk: bounded lines, at most MAX_HEADERS."""
+    for _ in range(MAX_HEADERS):
+        line, _n = c._readline(MAX_LINE)
+        if not line:
+            raise NetworkError("connection closed mid-reply")
+        if line in (b"\r\n", b"\n"):
+            return
+    raise ProtocolError("reply has too many trailer lines")
+
+
+def _read_some(io, view):
+    """What the connection has, at most len(view) bytes, into `view` -> count (0: EOF)."""
+    try:
+        r = io.readinto(view)
+        if r is None:  # MicroPython: EAGAIN once the socket timeout expires
+            raise OSError(110)
+    except OSError as e:
+        raise _network(e) from None
+    return r

@@ -1,0 +1,301 @@
+"""The application calls its own API with the access token, through devauth's HTTPS client.
+
+    r = session.request("POST", "https://api.example.com/v1/readings", json={"t": 21.5})
+    r.status, r.json()
+
+Loaded on first use by `Session.request`: a sign-in never has this module on the heap.
+
+- The token goes in the `Authorization: Bearer` header (RFC 6750 §2.1), never in a URL or a body,
+  over the same verified TLS, timeouts and bounded reads as the OAuth requests; `http://` is
+  refused unless `allow_insecure_http`. Redirects are returned (the caller gets the 3xx), never
+  followed: the token goes only to the origin the application named.
+- Trust per host: `api_ca_certificates` (config) names the trust anchors of API hosts; a host not
+  named there is trusted as the authorization server is (`ca_certificates`). The client
+  certificate, when configured, is presented to the API as well, so RFC 8705 §3
+  certificate-bound access tokens work. One TLS context per trust set, made on first use.
+- The token is fresh: one within the refresh margin is refreshed before sending. A 401 (RFC 6750
+  §3.1 invalid_token, or no reason) gets one refresh and one retry with the same body; a second
+  401 is an `APIError`. `403 insufficient_scope` is an `InsufficientScope` naming the scope the
+  server asks for, without a retry. `invalid_grant` on that refresh starts a new device sign-in,
+  as everywhere (devauth.oauth.session).
+- Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is an error
+  unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
+- One connection at a time, kept alive across calls to one host. A kept-alive connection the
+  server has closed is detected before sending; if it fails anyway before any reply, only an
+  idempotent request (RFC 9110 §9.2.2) is sent again: a POST is never sent twice unknowingly.
+"""
+
+import json as _json
+
+from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolError
+from devauth.net.http import FORM, HTTPClient
+from devauth.net.stream import Body, BodyTooLarge
+from devauth.net.url import encode, split_url
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+IDEMPOTENT = ("GET", "PUT", "DELETE")
+JSON = "application/json"
+OCTETS = "application/octet-stream"
+_OURS = ("authorization", "host", "content-length", "transfer-encoding")  # set here, not by callers
+
+
+class APIError(DevauthError):
+    """The API refused the token after a refresh (HTTP 401), or the call itself is wrong."""
+
+    short = "API refused"
+
+    def __init__(self, message, status=None, error=None):
+        super().__init__(message)
+        self.status = status
+        self.error = error  # the RFC 6750 §3.1 error code the server gave, if any
+
+
+class InsufficientScope(APIError):
+    """HTTP 403 insufficient_scope (RFC 6750 §3.1): the token lacks the scope the API names."""
+
+    short = "Scope missing"
+
+    def __init__(self, message, scope):
+        super().__init__(message, 403, "insufficient_scope")
+        self.scope = scope
+
+
+class Trust:
+    """The trust anchors of an API host with the client certificate (RFC 8705 §3), named after
+    their config key: what devauth.net.http makes one TLS context of, on first use."""
+
+    __slots__ = ("ca_certificates", "client_certificate", "client_key", "name", "ctx")
+
+    def __init__(self, cas, cert, key, name):
+        self.ca_certificates = cas
+        self.client_certificate = cert
+        self.client_key = key
+        self.name = name
+        self.ctx = None
+
+
+class Reply:
+    """An API reply: `status`, `headers` (lower-case names; the client keeps content-type,
+    content-length, location, www-authenticate, retry-after, ...), `content` (bytes), `text`,
+    `json()`. A streamed reply (`stream=True`) has `content` None: read its body with
+    `readinto(buf)` or `save(path, buf)`, or `close()` it."""
+
+    __slots__ = ("status", "headers", "content", "_body")
+
+    def __init__(self, status, headers, content, body=None):
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self._body = body
+
+    @property
+    def text(self):
+        return self.content.decode()
+
+    def json(self):
+        """The body parsed as JSON (any JSON value); ProtocolError when it is not JSON."""
+        try:
+            return _json.loads(self.content)
+        except (ValueError, UnicodeError, TypeError):
+            raise ProtocolError("API reply is not valid JSON (HTTP %d)" % self.status) from None
+
+    def readinto(self, buf):
+        return self._body.readinto(buf) if self._body else 0
+
+    def save(self, path, buf):
+        return self._body.save(path, buf) if self._body else 0
+
+    def close(self):
+        if self._body:
+            self._body.close()
+
+
+def request(session, method, url, json=None, data=None, body=None, headers=None, stream=False):
+    """Send `method` to `url` with the access token -> Reply. See the module docstring."""
+    client = session.transport
+    if not isinstance(client, HTTPClient):
+        raise ConfigError(
+            "session.request needs http_client builtin (urequests skips certificate checks "
+            "and follows redirects with the token)"
+        )
+    method = method.upper()
+    if method not in METHODS:
+        raise APIError("request: method %s is not one of %s" % (method[:10], ", ".join(METHODS)))
+    payload, ctype = _payload(method, json, data, body)
+    extra = _headers(headers)
+    for name, _ in extra:
+        if name.lower() == "content-type":
+            ctype = None  # the caller's own
+    try:
+        host, port = split_url(url)[1:3]
+    except ValueError as e:
+        raise APIError("request: the URL %s" % e) from None
+    trust = _trust(session, host, port)
+    resend = method in IDEMPOTENT
+    rec = session.ensure()  # refreshed first when within the margin
+    args = (client, method, url, payload, extra, ctype, trust, resend, stream)
+    reply = _send(rec["access_token"], *args)
+    if reply.status == 401:
+        # RFC 6750 §3.1 invalid_token (or no reason): the token may have been revoked or may
+        # have expired early. One refresh, one retry with the same body; never a loop.
+        rec = session.ensure(rec["access_token"])
+        reply = _send(rec["access_token"], *args)
+        if reply.status == 401:
+            error, _ = _challenge(reply)
+            raise APIError(
+                "API at %s refused the token after a refresh (HTTP 401%s)"
+                % (host, " " + error if error else ""),
+                401,
+                error,
+            )
+    if reply.status == 403:
+        error, scope = _challenge(reply)
+        if error == "insufficient_scope":
+            raise InsufficientScope(
+                "API at %s needs scope %s (HTTP 403 insufficient_scope)" % (host, scope or "?"),
+                scope,
+            )
+    return reply
+
+
+def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
+    hdrs = [("Authorization", "Bearer " + _bearer(token))]
+    hdrs.extend(extra)
+    if not resend:
+        _drop_if_closed(client)
+    try:
+        r = client.request(method, url, payload, hdrs, ctype, trust, resend, True)
+    except NetworkError as e:
+        if resend:
+            raise
+        # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
+        raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
+    body = Body(client, r.status, r.headers)
+    if stream and r.status not in (401, 403):
+        return Reply(r.status, r.headers, None, body)
+    try:
+        content = body.read()
+    except BodyTooLarge as e:
+        raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
+    return Reply(r.status, r.headers, content)
+
+
+def _drop_if_closed(client):
+    """Close the kept-alive connection if the server closed it (or wrote on it) while it sat
+    idle: an idle one has nothing to read. Checked before a request that must not be sent twice,
+    so that it goes on a connection known to be open."""
+    io = client._io  # the client's own stream (TLS socket or plain)
+    if io is None or client._sock is None:  # no connection (or a test's scripted one)
+        return
+    import select
+
+    p = select.poll()
+    p.register(io, select.POLLIN)
+    if p.poll(0):
+        client.close()
+
+
+def _payload(method, json, data, body):
+    """The request body and its content type from exactly one of json, data (a form) or body."""
+    given = [x for x in (json, data, body) if x is not None]
+    if len(given) > 1:
+        raise APIError("request: give one of json, data or body")
+    if json is not None:
+        return _json.dumps(json).encode(), JSON
+    if data is not None:
+        if isinstance(data, dict):
+            data = list(data.items())
+        if isinstance(data, list):
+            return encode(data), FORM
+        return _bytes(data), FORM
+    if body is not None:
+        return _bytes(body), OCTETS
+    # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
+    return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
+
+
+def _bytes(b):
+    if isinstance(b, str):
+        return b.encode()
+    if isinstance(b, (bytes, bytearray, memoryview)):
+        return bytes(b)
+    raise APIError("request: a body must be bytes or str")
+
+
+def _headers(headers):
+    """The caller's extra headers (dict or [(name, value)]) checked: no line breaks, and none of
+    the headers devauth sets itself."""
+    out = []
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for name, value in pairs:
+        name, value = str(name), str(value)
+        if name.lower() in _OURS:
+            raise APIError("request: header %s is set by devauth" % name[:40])
+        if not name or not _printable(name + value, True):
+            raise APIError("request: header %s has a line break or control character" % name[:40])
+        out.append((name, value))
+    return out
+
+
+def _printable(s, space):
+    for ch in s:
+        if not (" " < ch <= "~" or (space and ch in " \t")):
+            return False
+    return True
+
+
+def _bearer(token):
+    # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
+    if not _printable(token, False):
+        raise ProtocolError("the access token has characters a Bearer header cannot carry")
+    return token
+
+
+def _trust(session, host, port):
+    """The Trust of an API host: its `api_ca_certificates` entry with the client certificate,
+    or the authorization server's (None: the client's own)."""
+    cas = session.config.api_ca_certificates
+    if not cas:
+        return None
+    name = "%s:%d" % (host, port)
+    if name not in cas:
+        name = host if host in cas else "*"
+    if name not in cas:
+        return None
+    trust = cas[name]
+    if not isinstance(trust, Trust):  # first use: the DER list becomes its Trust, kept there
+        cfg = session.config
+        trust = cas[name] = Trust(
+            trust,
+            cfg.tls_client_certificate,
+            cfg.tls_client_key,
+            "api_ca_certificates" if name == "*" else "api_ca_certificates[%s]" % name,
+        )
+    return trust
+
+
+def _challenge(reply):
+    """(error, scope) from the reply's `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3)."""
+    value = reply.headers.get("www-authenticate", "")
+    return _param(value, "error"), _param(value, "scope")
+
+
+def _param(value, name):
+    """An auth-param's value (quoted-string or token) in a challenge, or None."""
+    i = 0
+    key = name + "="
+    while True:
+        i = value.find(key, i)
+        if i < 0:
+            return None
+        if i == 0 or value[i - 1] in " ,\t":
+            break
+        i += 1
+    i += len(key)
+    if value[i : i + 1] == '"':
+        end = value.find('"', i + 1)
+        return value[i + 1 : end if end > 0 else len(value)][:200]
+    end = i
+    while end < len(value) and value[end] not in " ,\t":
+        end += 1
+    return value[i:end][:200]
