@@ -98,7 +98,7 @@ def apply(config, meta):
     for key in _ENDPOINTS:
         if getattr(config, key):
             continue  # explicit configuration wins
-        url = aliases.get(key) if use_aliases else None
+        url = aliases.get(key) if use_aliases and aliases else None
         if url is not None:
             check_url(config, "mtls_endpoint_aliases." + key, url)
         else:
