@@ -133,8 +133,7 @@ def test_the_staged_config_loads_on_the_firmware(capsys, tmp_path, pki):
 def test_api_ca_certificates_are_staged_per_host_and_load_on_the_firmware(capsys, tmp_path, pki):
     api = {"api.example.com": pki["ca_pem"], "localhost:8443": [pki["client_ca_pem"]]}
     cfg = write_config(tmp_path, "https://as.example.com", pki, wifi=WIFI, api_ca_certificates=api)
-    assert dry_run(capsys, "esp32-devkitc", cfg)[0] == 0
-    stage = os.path.join(deploy.STAGE, "esp32-devkitc")
+    stage = stage_for(tmp_path, "esp32-devkitc", cfg)
     data = json.load(open(os.path.join(stage, "devauth.json")))
     assert data["api_ca_certificates"] == {
         "api.example.com": ["/certs/api-ca-0-0.der"],

@@ -97,7 +97,11 @@ def deadline_error(ms):
 
 
 def is_timeout(e):
-    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ == "timeout"
+    # CPython's ssl raises TimeoutError("The read operation timed out") on a read timeout
+    return (e.args and e.args[0] in (110, 116, 11, "timed out")) or type(e).__name__ in (
+        "timeout",
+        "TimeoutError",
+    )
 
 
 # The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
