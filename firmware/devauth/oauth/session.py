@@ -51,6 +51,12 @@ class Session:
         exp, now = rec.get("expires_at"), self._now()
         return None if exp is None or now is None else exp - now
 
+    def due_in(self, rec):
+        """Seconds until `rec` is due for refresh (at least 30; an hour when its expiry is
+        unknown): how long a driver sleeps before asking `ensure` again."""
+        left = self.seconds_left(rec)
+        return 3600 if left is None else max(30, left - REFRESH_MARGIN)
+
     def access_token(self):
         """A valid access token (str): stored, refreshed, or from a new device sign-in."""
         return self.ensure()["access_token"]
