@@ -31,6 +31,7 @@ from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolErro
 from devauth.net.http import FORM, HTTPClient
 from devauth.net.stream import Body, BodyTooLarge
 from devauth.net.url import encode, split_url
+from devauth.oauth.steps import ENSURE
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IDEMPOTENT = ("GET", "PUT", "DELETE")
@@ -110,8 +111,14 @@ class Reply:
             self._body.close()
 
 
-def request(session, method, url, json=None, data=None, body=None, headers=None, stream=False):
-    """Send `method` to `url` with the access token -> Reply. See the module docstring."""
+def request_steps(
+    session, method, url, json=None, data=None, body=None, headers=None, stream=False
+):
+    """Send `method` to `url` with the access token -> Reply. See the module docstring.
+
+    Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
+    step of the session's transport. The asyncio client (`streams` False: it reads each reply
+    whole, bounded) has no streamed replies yet."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -132,14 +139,17 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
     resend = method in IDEMPOTENT
-    rec = session.ensure()  # refreshed first when within the margin
-    args = (client, method, url, payload, extra, ctype, trust, resend, stream)
-    reply = _send(rec["access_token"], *args)
+    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
+    if stream and whole:
+        raise APIError("request: stream=True is not available on the asyncio client")
+    rec = yield (ENSURE, None)  # refreshed first when within the margin
+    args = (client, method, url, payload, extra, ctype, trust, resend, stream, whole)
+    reply = yield from _send(rec["access_token"], *args)
     if reply.status == 401:
         # RFC 6750 §3.1 invalid_token (or no reason): the token may have been revoked or may
         # have expired early. One refresh, one retry with the same body; never a loop.
-        rec = session.ensure(rec["access_token"])
-        reply = _send(rec["access_token"], *args)
+        rec = yield (ENSURE, rec["access_token"])
+        reply = yield from _send(rec["access_token"], *args)
         if reply.status == 401:
             error, _ = _challenge(reply)
             raise APIError(
@@ -158,18 +168,20 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
     return reply
 
 
-def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
+def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream, whole):
     hdrs = [("Authorization", "Bearer " + _bearer(token))]
     hdrs.extend(extra)
     if not resend:
         _drop_if_closed(client)
     try:
-        r = client.request(method, url, payload, hdrs, ctype, trust, resend, True)
+        r = yield ("request", (method, url, payload, hdrs, ctype, trust, resend, not whole))
     except NetworkError as e:
         if resend:
             raise
         # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
         raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
+    if whole:  # read whole, bounded, by the client; copied out of its reply buffer
+        return Reply(r.status, r.headers, bytes(r.body))
     body = Body(client, r.status, r.headers)
     if stream and r.status not in (401, 403):
         return Reply(r.status, r.headers, None, body)
