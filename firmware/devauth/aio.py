@@ -27,12 +27,12 @@ from devauth import clock as _clock
 from devauth.errors import DevauthError, ExpiredToken
 from devauth.oauth.steps import ENSURE, SLEEP
 
-try:
-    sleep_ms = asyncio.sleep_ms
-except AttributeError:  # CPython
 
-    def sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
+def _sleep_s(ms):  # CPython's asyncio has no sleep_ms
+    return asyncio.sleep(ms / 1000)
+
+
+sleep_ms = getattr(asyncio, "sleep_ms", None) or _sleep_s
 
 
 CancelledError = asyncio.CancelledError
@@ -54,7 +54,7 @@ async def drive(steps, transport, ensure=None, sleep=sleep_ms):
             try:
                 if step[0] == SLEEP:
                     await sleep(step[1])
-                elif step[0] == ENSURE:
+                elif step[0] == ENSURE and ensure is not None:
                     value = await ensure(step[1])
                 else:
                     value = await getattr(transport, step[0])(*step[1])
@@ -69,8 +69,8 @@ class _Flight:
 
     def __init__(self):
         self.done = asyncio.Event()
-        self.rec = None
-        self.error = None
+        self.rec = {}  # the token record, once the flight succeeded
+        self.error = None  # type: BaseException | None
 
 
 class Auth:
@@ -126,7 +126,7 @@ class Auth:
                     if once:
                         return 0
                     pause = app.RETRY_PAUSE
-                    await self.sleep(self.session.due_in(rec) * 1000)
+                    await self.sleep(self._session().due_in(rec) * 1000)
                     continue
                 except ExpiredToken as e:
                     if once:

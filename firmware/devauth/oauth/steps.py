@@ -32,7 +32,7 @@ def run(steps, transport, clock, ensure=None):
         try:
             if step[0] == SLEEP:
                 clock.sleep_ms(step[1])
-            elif step[0] == ENSURE:
+            elif step[0] == ENSURE and ensure is not None:
                 value = ensure(step[1])
             else:
                 value = getattr(transport, step[0])(*step[1])
