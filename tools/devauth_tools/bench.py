@@ -389,9 +389,10 @@ def main(args=None):
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
         for vm in vms:
             results[vm] = Bench(srv, work, vm, fw).measure()
-        from devauth_tools import apibench
+        from devauth_tools import aiobench, apibench
 
         api = apibench.measure(srv, work, fw)
+        aio = aiobench.measure(srv, work, fw) if runner.vm_name() != "64" else None
     from devauth_tools import jwtbench, screens, soak
 
     print("bench: JWT sign times, screens and QR (%s)" % LABELS[runner.vm_name()], flush=True)
@@ -419,6 +420,9 @@ def main(args=None):
         print("soak: " + soak.summary(soaked))
     print()
     print("\n".join(apibench.report(api)))
+    if aio:
+        print()
+        print("\n".join(aiobench.report(aio, GOALS)))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
@@ -430,6 +434,7 @@ def main(args=None):
                 "screens": scr,
                 "soak": soaked,
                 "api": api,
+                "aio": aio,
             },
             f,
             indent=2,
