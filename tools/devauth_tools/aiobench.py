@@ -96,6 +96,19 @@ def main(cfg, mode, tick, mirror):
 
     return app.run(cfg, display, once=True, ui=ui)
 """ % {"tick": TICK_MS}
+# The heap each import adds on top of the blocking path's modules (bytecode from .mpy; module
+# state when frozen).
+IMPORTS = """
+import gc, sys
+sys.path[:0] = %r
+import devauth.app, devauth.net.http
+for m in ("asyncio", "devauth.aio", "devauth.net.ahttp"):
+    gc.collect()
+    a = gc.mem_alloc()
+    __import__(m)
+    gc.collect()
+    print("%%s %%d" %% (m, gc.mem_alloc() - a))
+"""
 LAUNCH = "import sys; sys.path[:0] = %r; import aio_bench; sys.exit(aio_bench.main(%r, %r, %r, %r))"
 
 
@@ -144,6 +157,14 @@ class AioBench:
         proc = self.run(self.config(), mode, kb, mirror=mirror)
         return proc.returncode == 0 and "Signed in." in proc.stdout
 
+    def imports(self):
+        """{module: bytes its import adds to the heap} for asyncio, devauth.aio, net.ahttp."""
+        code = IMPORTS % ([self.fw] if self.fw else [])
+        proc = subprocess.run(
+            [runner.micropython(self.vm), "-c", code], capture_output=True, text=True, timeout=60
+        )
+        return {k: int(v) for k, v in (line.split() for line in proc.stdout.splitlines())}
+
     def min_heap(self, mode, mirror=False):
         from devauth_tools.bench import _bisect
 
@@ -151,7 +172,8 @@ class AioBench:
 
 
 def measure(srv, work, fw, vms=("32", "frozen")):
-    """The figures: {"stall": {case: {mode: ms}}, "heap": {vm: {case: {mode: KB}}}}."""
+    """The figures: {"stall": {case: {mode: ms}}, "heap": {vm: {case: {mode: KB}, "imports":
+    {module: bytes}}}}."""
     out = {"stall": {}, "heap": {}}
     bench = AioBench(srv, work, "32", fw)
     rsa = {
@@ -187,6 +209,7 @@ def measure(srv, work, fw, vms=("32", "frozen")):
         for case, mirror in (("headless", False), ("mirror", True)):
             print("bench: asyncio heap, %s, %s" % (vm, case), flush=True)
             out["heap"][vm][case] = {m: b.min_heap(m, mirror) for m in ("aio", "blocking")}
+        out["heap"][vm]["imports"] = b.imports()
     return out
 
 
@@ -221,6 +244,16 @@ def report(r, goals=()):
                 diff = "-" if a is None or b is None else "%+d KB" % (a - b)
                 label = "%s, %s" % ("32-bit .mpy" if vm == "32" else "32-bit frozen", name)
                 lines.append("    %-46s %-12s %-12s %s" % (label, _kb(a), _kb(b), diff))
+            imp = cases["imports"]
+            lines.append(
+                "    of which imports: asyncio %.1f KB (any asyncio application's), devauth.aio "
+                "%.1f KB, net.ahttp %.1f KB"
+                % (
+                    imp["asyncio"] / 1024,
+                    imp["devauth.aio"] / 1024,
+                    imp["devauth.net.ahttp"] / 1024,
+                )
+            )
         for vm, figure, goal, what in goals:
             got = r["heap"].get(vm, {}).get(figure, {}).get("aio")
             if got is None or figure not in ("mirror", "headless"):
