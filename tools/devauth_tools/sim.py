@@ -76,8 +76,9 @@ def main(args):
 
 
 def app_command(args, cfg, api_url, heap, vm):
-    """An application script (e.g. examples/post_readings.py: `main(config, url, count,
-    period)`) on the unix port, with the precompiled firmware on its path."""
+    """An application script (examples/post_readings.py, examples/async_readings.py: `main(config,
+    url, count, period)` -> exit code) on the unix port, with the precompiled firmware on its
+    path."""
     folder, name = os.path.split(os.path.abspath(args.app))
     code = (
         "import sys; sys.path[:0] = [%r, %r]; import %s as a; sys.exit(a.main(%r, %r, %s, %d))"
@@ -102,7 +103,10 @@ def add_parser(sub):
     s.add_argument("--method", default="none", help="client authentication method to use")
     s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
     s.add_argument("--vm", choices=runner.VMS, help=runner.VM_HELP)
-    s.add_argument("--app", help="an application script to run instead (examples/post_readings.py)")
+    s.add_argument(
+        "--app",
+        help="an application script to run instead (examples/post_readings.py, async_readings.py)",
+    )
     s.add_argument("--count", type=int, default=3, help="--app: readings to post (default 3)")
     s.add_argument("--period", type=int, default=60, help="--app: seconds between readings")
     s.set_defaults(fn=main)
