@@ -16,10 +16,25 @@ The application's API calls (devauth.oauth.api, loaded on first use) use the sam
 content type, a `trust` (devauth.oauth.api.Trust; the default is this client's own), `resend`
 (False: a request not safe to repeat is never sent twice) and `stream` (the body is left for
 devauth.net.stream to read in parts).
+
+Every I/O step is a generator (`yield from`), driven by a loop: this blocking client's `_run`, or
+devauth.net.ahttp's asyncio one, so both share every line of parsing, bounds and deadlines. A
+step yields only where a non-blocking socket would block: `(WAIT_READ, io, ms)` or
+`(WAIT_WRITE, io, ms)`, `ms` the wait allowed (the time left, at most `timeout`); its driver
+throws OSError(110) back in when the wait times out. Here the sockets block (with a timeout), so
+a step that yields anyway has timed out.
 """
 
 import gc
 import socket
+from errno import (
+    ECONNABORTED,
+    ECONNREFUSED,
+    ECONNRESET,
+    EHOSTUNREACH,
+    EINPROGRESS,
+    ETIMEDOUT,
+)
 
 from devauth import clock as _clock
 from devauth.errors import NetworkError, ProtocolError, TLSError
@@ -49,6 +64,8 @@ try:
 except ImportError:  # MicroPython < 1.23 called it ssl
     tls = None
 
+WAIT_READ = const(1)  # the effects an I/O step yields: wait until `io` is readable ...
+WAIT_WRITE = const(2)  # ... or writable, for at most `ms`
 MAX_LINE = const(256)  # of a status or header line, kept (the headers we keep are short)
 _MAX_INTERIM = const(8)  # interim 1xx responses skipped before a reply
 FORM = "application/x-www-form-urlencoded"
@@ -67,6 +84,8 @@ _KEEP = (
 
 class HTTPClient:
     """POSTs forms; one connection at a time, reused while the server keeps it open."""
+
+    _blocking = True  # sockets block, with a timeout (devauth.net.ahttp: non-blocking)
 
     def __init__(
         self,
@@ -105,6 +124,7 @@ class HTTPClient:
         if ca_certificates:
             self._context(self)
         self._busy = False  # a streamed reply's body is being read
+        self._shaking = None  # the host whose TLS handshake the first write drives (non-blocking)
         self.connections = 0
         self.handshakes = 0
         self.requests = 0
@@ -120,6 +140,19 @@ class HTTPClient:
     def request(
         self, method, url, body, headers, ctype=FORM, trust=None, resend=True, stream=False
     ):
+        return self._run(self._request(method, url, body, headers, ctype, trust, resend, stream))
+
+    def _run(self, step):
+        """Run the I/O step `step` (a generator) to its end -> its value. The sockets block, with
+        a timeout: a step never has to wait here, and one that yields has timed out."""
+        try:
+            next(step)
+            while True:
+                step.throw(OSError(110))
+        except StopIteration as e:
+            return e.value
+
+    def _request(self, method, url, body, headers, ctype, trust, resend, stream):
         scheme, host, port, path = split_url(url)
         if scheme != "https" and not self.allow_http:
             raise ProtocolError("refusing http:// (allow_insecure_http is false)")
@@ -134,13 +167,13 @@ class HTTPClient:
         while True:
             reused = self._io is not None
             if not reused:
-                self._connect(key)
+                yield from self._connect(key)
             self._left()
             try:
                 # One write: a separate small body segment would wait on the delayed ACK. It is
                 # packed again on each attempt: a failed attempt's reply overwrote the buffer.
-                self._write(self._pack(head, body))
-                status, http10 = self._read_status()
+                yield from self._write(self._pack(head, body))
+                status, http10 = yield from self._read_status()
             except NetworkError as e:
                 self.close()
                 if reused and not e.timed_out and resend:
@@ -151,13 +184,13 @@ class HTTPClient:
                 raise
             break
         try:
-            headers = self._read_headers()
+            headers = yield from self._read_headers()
             if http10:  # we never ask an HTTP/1.0 server to keep the connection
                 headers["connection"] = "close"
             if stream:
                 self._busy = True
                 return Response(status, headers, None)
-            body, framed = self._read_body(headers)
+            body, framed = yield from self._read_body(headers)
         except BaseException:
             self.close()
             raise
@@ -167,7 +200,8 @@ class HTTPClient:
         return Response(status, headers, body)
 
     def _left(self):
-        """ms left of the request's deadline; NetworkError (timed out) once it has passed.
+        """The wait a socket may take now (ms): what is left of the request's deadline, at most
+        `timeout`; NetworkError (timed out) once the deadline has passed.
 
         Called after every read and write: each socket wait is also cut to the time left, so a
         request never outlives its deadline by more than one `timeout`-bounded step.
@@ -177,6 +211,8 @@ class HTTPClient:
             self.close()
             raise deadline_error(self.deadline_ms)
         want = min(left, self.timeout * 1000)
+        if not self._blocking:
+            return want  # each wait is bounded by its driver
         if want < self._wait_ms - 250 or not self._wait_ms:
             self._wait_ms = want
             s = self._io if hasattr(self._io, "settimeout") else self._sock
@@ -185,7 +221,7 @@ class HTTPClient:
                     s.settimeout(want / 1000)
                 except (OSError, AttributeError):
                     pass
-        return left
+        return want
 
     def close(self):
         for s in (self._io, self._sock):
@@ -194,7 +230,7 @@ class HTTPClient:
                     s.close()
                 except OSError:
                     pass
-        self._io = self._sock = self._key = None
+        self._io = self._sock = self._key = self._shaking = None
         self._busy = False
 
     # -- connection ------------------------------------------------------------------------
@@ -211,7 +247,22 @@ class HTTPClient:
         self._wait_ms = 0
         try:
             self._left()  # sets the socket timeout: the time left, at most `timeout`
-            sock.connect(ai[-1])
+            if not self._blocking:
+                sock.setblocking(False)
+            try:
+                sock.connect(ai[-1])
+                started = False
+            except OSError as e:
+                if e.args[0] != EINPROGRESS:
+                    raise
+                started = True  # non-blocking: connecting; writable once it is done
+            if started:
+                yield (WAIT_WRITE, sock, self._left())
+                try:  # connected, or why not: connect() again tells (there is no SO_ERROR)
+                    sock.connect(ai[-1])
+                except OSError as e:
+                    if e.args[0] in _REFUSED:
+                        raise
         except OSError as e:
             self.close()
             raise NetworkError("cannot connect to %s:%d (%s)" % (host, port, oserr(e))) from None
@@ -253,6 +304,9 @@ class HTTPClient:
         return ctx
 
     def _handshake(self, sock, host, trust):
+        """The TLS stream over `sock`. Blocking: the handshake is done here. Non-blocking (as
+        MicroPython's asyncio does it): it runs inside the first write's waits, whose failures
+        `_write` reports as this would (`_shaking`)."""
         try:
             ctx = self._context(trust)
         except TLSError:
@@ -260,21 +314,25 @@ class HTTPClient:
             raise
         self.handshakes += 1
         try:
-            return ctx.wrap_socket(sock, server_hostname=host)
-        except ValueError as e:  # mbedTLS reports verification failures as ValueError
-            self.close()
-            raise TLSError("server certificate for %s rejected: %s" % (host, oneline(e))) from None
-        except OSError as e:
-            self.close()
-            if is_timeout(e):
-                raise NetworkError("TLS handshake with %s timed out" % host) from None
-            if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
-                raise NetworkError(
-                    "TLS handshake with %s cut off (%s)" % (host, oserr(e))
-                ) from None
-            raise TLSError(
-                "TLS handshake with %s failed (%s)" % (host, oserr(e)), "TLS handshake failed"
-            ) from None
+            if self._blocking:
+                return ctx.wrap_socket(sock, server_hostname=host)
+            self._shaking = host
+            return ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+        except (ValueError, OSError) as e:
+            raise self._tls_failure(e, host) from None
+
+    def _tls_failure(self, e, host):
+        """The error of a TLS handshake with `host` that raised `e` (the connection closed)."""
+        self.close()
+        if isinstance(e, ValueError):  # mbedTLS reports verification failures as ValueError
+            return TLSError("server certificate for %s rejected: %s" % (host, oneline(e)))
+        if is_timeout(e):
+            return NetworkError("TLS handshake with %s timed out" % host)
+        if _is_dropped(e):  # the connection broke, the certificate was not judged: retry
+            return NetworkError("TLS handshake with %s cut off (%s)" % (host, oserr(e)))
+        return TLSError(
+            "TLS handshake with %s failed (%s)" % (host, oserr(e)), "TLS handshake failed"
+        )
 
     # -- I/O -------------------------------------------------------------------------------
 
@@ -296,11 +354,19 @@ class HTTPClient:
         try:
             while view:
                 n = self._io.write(view)
+                if n is None:  # would block (non-blocking; a TLS handshake under way)
+                    yield (WAIT_WRITE, self._io, self._left())
+                    continue
                 if not n:
                     raise OSError(110)
+                self._shaking = None  # data went out: the handshake is over
                 view = view[n:]
                 self._left()
-        except OSError as e:
+        except (OSError, ValueError) as e:
+            if self._shaking:
+                raise self._tls_failure(e, self._shaking) from None
+            if isinstance(e, ValueError):
+                raise
             raise NetworkError("sending failed (%s)" % oserr(e)) from None
 
     def _readline(self, limit):
@@ -315,8 +381,9 @@ class HTTPClient:
         try:
             while True:
                 r = io.readinto(one)
-                if r is None:  # MicroPython: EAGAIN once the socket timeout expires
-                    raise OSError(110)
+                if r is None:  # would block (MicroPython: EAGAIN once a socket timeout expired)
+                    yield (WAIT_READ, io, self._left())
+                    continue
                 self._left()
                 if not r:
                     if total:
@@ -339,6 +406,9 @@ class HTTPClient:
         try:
             while got < n:
                 r = self._io.readinto(view[got:])
+                if r is None:  # would block
+                    yield (WAIT_READ, self._io, self._left())
+                    continue
                 if not r:
                     raise NetworkError("connection closed mid-reply")
                 got += r
@@ -350,7 +420,7 @@ class HTTPClient:
         """-> (status code, is HTTP/1.0); skips interim 1xx responses (a few: a server sending
         them forever would otherwise be read forever)."""
         for _interim in range(_MAX_INTERIM + 1):
-            line, _ = self._readline(MAX_LINE)
+            line, _ = yield from self._readline(MAX_LINE)
             if not line:
                 raise NetworkError("server closed the connection without replying")
             if not line.startswith(b"HTTP/1.") or len(line) < 12 or not line[9:12].isdigit():
@@ -358,7 +428,7 @@ class HTTPClient:
             status = int(line[9:12])
             if not 100 <= status < 200:
                 return status, line[7] == 0x30  # "HTTP/1.0"
-            self._read_headers()  # interim response (we never ask for one): skip it
+            yield from self._read_headers()  # interim response (we never ask for one): skip it
         raise ProtocolError("reply has over %d interim (1xx) responses" % _MAX_INTERIM)
 
     def _read_headers(self):
@@ -366,7 +436,7 @@ class HTTPClient:
         headers = {}
         count = total = 0
         while True:
-            line, n = self._readline(MAX_LINE)
+            line, n = yield from self._readline(MAX_LINE)
             if not line:
                 raise NetworkError("connection closed mid-reply")
             total += n
@@ -395,7 +465,7 @@ class HTTPClient:
         if te:
             if te != "chunked":
                 raise ProtocolError("reply uses unsupported transfer-encoding %s" % te[:20])
-            n = self._read_chunked(view)
+            n = yield from self._read_chunked(view)
             framed = True
         elif "content-length" in headers:
             n = decimal(headers["content-length"], 12)
@@ -405,13 +475,16 @@ class HTTPClient:
                 raise ProtocolError(
                     "reply body of %d bytes is over the %d-byte limit" % (n, self.max_body)
                 )
-            self._read_into(view[:n])
+            yield from self._read_into(view[:n])
             framed = True
         else:  # no framing: the body runs to EOF (bounded); the connection cannot be reused
             n = 0
             while True:
                 try:
                     r = self._io.readinto(view[n:]) if n < self.max_body else self._io.read(1)
+                    if r is None:  # would block
+                        yield (WAIT_READ, self._io, self._left())
+                        continue
                 except OSError as e:
                     raise _network(e) from None
                 if not r:
@@ -431,7 +504,7 @@ class HTTPClient:
         """
         n = framing = 0
         while True:
-            line, used = self._readline(MAX_LINE)
+            line, used = yield from self._readline(MAX_LINE)
             framing += used
             if framing > MAX_HEADER_BYTES:
                 raise ProtocolError("reply has over %d bytes of chunk framing" % MAX_HEADER_BYTES)
@@ -446,15 +519,15 @@ class HTTPClient:
                 raise ProtocolError("reply body is over the %d-byte limit" % self.max_body)
             if size == 0:
                 break
-            self._read_into(view[n : n + size])
+            yield from self._read_into(view[n : n + size])
             n += size
-            crlf, used = self._readline(4)
+            crlf, used = yield from self._readline(4)
             framing += used
             if crlf not in (b"\r\n", b"\n"):
                 raise ProtocolError("reply has a malformed chunk")
         count = 0
         while True:  # trailer section, bounded like headers
-            line, used = self._readline(MAX_LINE)
+            line, used = yield from self._readline(MAX_LINE)
             count += 1
             framing += used
             if not line:
@@ -487,6 +560,11 @@ def _request_head(method, host, port, default_port, path, body, headers, ctype):
 # The peer reset (104) or aborted (103) the connection, the pipe broke (32), or it closed in the
 # middle of the handshake (MBEDTLS_ERR_SSL_CONN_EOF, -0x7280): a network failure, not a verdict.
 _DROPPED = (32, 103, 104, -32, -103, -104, -0x7280)
+
+
+# A non-blocking connect that failed (refused, no route, timed out, reset, aborted); connect()
+# again on one that succeeded says EISCONN (its number differs between lwIP and Linux).
+_REFUSED = (ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT, ECONNRESET, ECONNABORTED)
 
 
 def _is_dropped(e):

@@ -60,11 +60,11 @@ class Body:
         try:
             if self._chunked and not self._left:
                 if not self._first:  # the CRLF after the previous chunk's data
-                    crlf, _ = c._readline(4)
+                    crlf, _ = c._run(c._readline(4))
                     if crlf not in (b"\r\n", b"\n"):
                         raise ProtocolError("reply has a malformed chunk")
                 self._first = False
-                line, _ = c._readline(MAX_LINE)
+                line, _ = c._run(c._readline(MAX_LINE))
                 if not line:
                     raise NetworkError("connection closed mid-reply")
                 size = _chunk_size(line)
@@ -173,7 +173,7 @@ def _chunk_size(line):
 def _skip_trailers(c):
     """Read the trailer section after the last chunk: bounded lines, at most MAX_HEADERS."""
     for _ in range(MAX_HEADERS):
-        line, _n = c._readline(MAX_LINE)
+        line, _n = c._run(c._readline(MAX_LINE))
         if not line:
             raise NetworkError("connection closed mid-reply")
         if line in (b"\r\n", b"\n"):

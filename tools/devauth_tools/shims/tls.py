@@ -4,9 +4,16 @@ Mirrors the MicroPython API the firmware uses: SSLContext(PROTOCOL_TLS_CLIENT) s
 CERT_NONE, load_verify_locations(DER), load_cert_chain(DER cert, DER key), wrap_socket(sock,
 server_hostname=...) returning a stream with read/readinto/readline/write/close. Verification
 failures raise ValueError, as mbedTLS does on MicroPython.
+
+Non-blocking, as MicroPython's asyncio uses it: `wrap_socket(sock, server_hostname=...,
+do_handshake_on_connect=False)` on a connected non-blocking socket; the handshake then runs
+inside read/readinto/write, which return None while they would block. `poll_mask` says which
+way the TLS layer waits meanwhile (select.POLLIN or POLLOUT; 0: the caller's own direction):
+mbedTLS's socket keeps the same field for MicroPython's poll, which reads it for itself.
 """
 
 import os
+import select
 import ssl as _ssl
 import tempfile
 
@@ -21,12 +28,29 @@ class _Stream:
     def __init__(self, ssock):
         self._s = ssock
         self._f = ssock.makefile("rwb", buffering=0)
+        self.poll_mask = 0
+
+    def _call(self, fn, arg):
+        """fn(arg); None while it would block (the TLS layer's direction in poll_mask), a
+        certificate the handshake rejected as ValueError."""
+        self.poll_mask = 0
+        try:
+            return fn(arg)
+        except _ssl.SSLWantReadError:
+            self.poll_mask = select.POLLIN
+        except _ssl.SSLWantWriteError:
+            self.poll_mask = select.POLLOUT
+        except _ssl.SSLCertVerificationError as e:
+            raise ValueError(e.verify_message or str(e)) from None
+        except BlockingIOError:  # the socket below: its own direction
+            pass
+        return None
 
     def read(self, n=-1):
-        return self._f.read(n)
+        return self._call(self._f.read, n)
 
     def readinto(self, buf):
-        return self._f.readinto(buf)
+        return self._call(self._f.readinto, buf)
 
     def fileno(self):  # select.poll, as MicroPython's TLS socket allows
         return self._s.fileno()
@@ -35,7 +59,7 @@ class _Stream:
         return self._f.readline(limit)
 
     def write(self, data):
-        return self._f.write(data)
+        return self._call(self._f.write, data)
 
     def settimeout(self, seconds):
         self._s.settimeout(seconds)
@@ -72,12 +96,16 @@ class SSLContext:
                 os.remove(os.path.join(d, name))
             os.rmdir(d)
 
-    def wrap_socket(self, sock, server_hostname=None):
+    def wrap_socket(self, sock, server_hostname=None, do_handshake_on_connect=True):
         if self.verify_mode == CERT_REQUIRED:
             self._ctx.verify_mode = _ssl.CERT_REQUIRED
             self._ctx.check_hostname = server_hostname is not None
         try:
-            ssock = self._ctx.wrap_socket(sock, server_hostname=server_hostname)
+            ssock = self._ctx.wrap_socket(
+                sock,
+                server_hostname=server_hostname,
+                do_handshake_on_connect=do_handshake_on_connect,
+            )
         except _ssl.SSLCertVerificationError as e:
             raise ValueError(e.verify_message or str(e)) from None
         return _Stream(ssock)

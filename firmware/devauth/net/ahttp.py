@@ -1,0 +1,113 @@
+"""The HTTPS/1.1 client of devauth.net.http on asyncio: `await client.post_form(...)`.
+
+The same client (a subclass: same constructor, limits, counters, trust, keep-alive), on a
+non-blocking socket and a non-blocking TLS stream: it drives the blocking client's own I/O steps
+(generators), so parsing, bounds, deadlines and every error message are that client's. A step
+yields `(WAIT_READ|WAIT_WRITE, io, ms)` where it would block; this driver awaits `io` being ready
+for at most `ms` and throws OSError(110) into the step when it is not (the blocking client's
+socket timeout). The TLS handshake runs inside the first write's waits, as MicroPython's
+`asyncio.open_connection` does it.
+
+Waiting: on MicroPython through the asyncio poller (`asyncio.core._io_queue`, as its own streams
+wait: there is no public way to wait for readiness without reading), bounded by
+`asyncio.wait_for_ms`; on CPython `loop.add_reader`/`add_writer` with a timer.
+
+What still blocks the loop: name resolution (`socket.getaddrinfo`, as in asyncio on
+MicroPython), and the CPU time of a TLS handshake's steps. Cancelling the task at any await
+closes the connection. A streamed reply (`stream=True`) is not supported here.
+"""
+
+import asyncio
+
+from devauth.errors import ProtocolError
+from devauth.net.http import FORM, WAIT_READ, HTTPClient
+
+try:
+    from asyncio import core as _core  # MicroPython
+
+    _queue = _core._io_queue
+except ImportError:  # CPython
+    _queue = None
+
+
+if _queue is not None:
+
+    def _wait(kind, io):
+        # A MicroPython coroutine is a generator: park the task on the poller until `io` is ready.
+        yield _queue.queue_read(io) if kind == WAIT_READ else _queue.queue_write(io)
+
+    async def _ready(kind, io, ms):
+        """Whether `io` became ready for `kind` within `ms`."""
+        try:
+            await asyncio.wait_for_ms(_wait(kind, io), ms)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+else:
+    from select import POLLIN, POLLOUT
+
+    async def _ready(kind, io, ms):
+        """Whether `io` became ready for `kind` within `ms`. A TLS stream mid-handshake may need
+        the other direction (its `poll_mask`, as mbedTLS's socket tells MicroPython's poll)."""
+        mask = getattr(io, "poll_mask", 0) or (POLLIN if kind == WAIT_READ else POLLOUT)
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake(ready):
+            if not done.done():
+                done.set_result(ready)
+
+        fd = io.fileno()
+        if mask == POLLIN:
+            loop.add_reader(fd, wake, True)
+        else:
+            loop.add_writer(fd, wake, True)
+        timer = loop.call_later(ms / 1000, wake, False)
+        try:
+            return await done
+        finally:
+            timer.cancel()
+            if mask == POLLIN:
+                loop.remove_reader(fd)
+            else:
+                loop.remove_writer(fd)
+
+
+class AsyncHTTPClient(HTTPClient):
+    """devauth.net.http.HTTPClient whose requests are coroutines; one connection at a time."""
+
+    _blocking = False
+
+    _ready = staticmethod(_ready)  # (a test's subclass watches the waits through it)
+
+    async def post_form(self, url, body, headers=()):
+        """POST an urlencoded `body` (bytes) with extra `headers` [(name, value)]; -> Response."""
+        return await self.request("POST", url, body, headers)
+
+    async def get(self, url):
+        """GET `url`; -> Response."""
+        return await self.request("GET", url, None, ())
+
+    async def request(
+        self, method, url, body, headers, ctype=FORM, trust=None, resend=True, stream=False
+    ):
+        if stream:
+            raise ProtocolError("streaming is not supported on the asyncio client")
+        step = self._request(method, url, body, headers, ctype, trust, resend, False)
+        err = None
+        while True:
+            try:
+                if err is None:
+                    kind, io, ms = next(step)
+                else:
+                    kind, io, ms = step.throw(err)
+            except StopIteration as e:
+                return e.value
+            try:
+                ready = await self._ready(kind, io, int(ms))
+            except BaseException:  # cancelled while waiting: the connection goes with it
+                step.close()
+                self.close()
+                raise
+            err = None if ready else OSError(110)  # what a blocking socket's timeout raises
