@@ -117,8 +117,8 @@ def request_steps(
     """Send `method` to `url` with the access token -> Reply. See the module docstring.
 
     Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
-    step of the session's transport. The asyncio client (`streams` False: it reads each reply
-    whole, bounded) has no streamed replies yet."""
+    step of the session's transport. The asyncio client (devauth.net.ahttp, not `_blocking`: it
+    reads each reply whole, bounded) has no streamed replies yet."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -139,7 +139,7 @@ def request_steps(
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
     resend = method in IDEMPOTENT
-    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
+    whole = not client._blocking  # the asyncio client: replies come whole
     if stream and whole:
         raise APIError("request: stream=True is not available on the asyncio client")
     rec = yield (ENSURE, None)  # refreshed first when within the margin
