@@ -3,7 +3,9 @@
     r = session.request("POST", "https://api.example.com/v1/readings", json={"t": 21.5})
     r.status, r.json()
 
-Loaded on first use by `Session.request`: a sign-in never has this module on the heap.
+Loaded on first use by `Session.request`: a sign-in never has this module on the heap. A reply
+is read whole by the HTTP client's own reader (as the sign-in's replies are); the streaming
+reader (devauth.net.stream) is loaded only for `stream=True`.
 
 - The token goes in the `Authorization: Bearer` header (RFC 6750 §2.1), never in a URL or a body,
   over the same verified TLS, timeouts and bounded reads as the OAuth requests; `http://` is
@@ -18,8 +20,8 @@ Loaded on first use by `Session.request`: a sign-in never has this module on the
   401 is an `APIError`. `403 insufficient_scope` is an `InsufficientScope` naming the scope the
   server asks for, without a retry. `invalid_grant` on that refresh starts a new device sign-in,
   as everywhere (devauth.oauth.session).
-- Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is an error
-  unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
+- Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is a
+  `BodyTooLarge` unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
 - One connection at a time, kept alive across calls to one host. A kept-alive connection the
   server has closed is detected before sending; if it fails anyway before any reply, only an
   idempotent request (RFC 9110 §9.2.2) is sent again: a POST is never sent twice unknowingly.
@@ -29,7 +31,6 @@ import json as _json
 
 from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolError
 from devauth.net.http import FORM, HTTPClient
-from devauth.net.stream import Body, BodyTooLarge
 from devauth.net.url import encode, split_url
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -58,6 +59,10 @@ class InsufficientScope(APIError):
     def __init__(self, message, scope):
         super().__init__(message, 403, "insufficient_scope")
         self.scope = scope
+
+
+class BodyTooLarge(ProtocolError):
+    """The reply body is over the client's bound and was not asked for as a stream."""
 
 
 class Trust:
@@ -170,14 +175,35 @@ def _send(token, client, method, url, payload, extra, ctype, trust, resend, stre
             raise
         # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
         raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
-    body = Body(client, r.status, r.headers)
     if stream and r.status not in (401, 403):
-        return Reply(r.status, r.headers, None, body)
+        from devauth.net.stream import Body
+
+        return Reply(r.status, r.headers, None, Body(client, r.status, r.headers))
+    return Reply(r.status, r.headers, _whole(client, r.status, r.headers))
+
+
+def _whole(client, status, headers):
+    """The reply body read whole into the client's buffer, bounded, by the client's own reader
+    (the sign-in's) -> bytes. The connection is kept as after any reply, or closed."""
     try:
-        content = body.read()
-    except BodyTooLarge as e:
-        raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
-    return Reply(r.status, r.headers, content)
+        if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
+            body, framed = b"", True
+        else:
+            body, framed = client._read_body(headers)
+            body = bytes(body)
+    except ProtocolError as e:
+        client.close()
+        if str(e).startswith("reply body"):  # over the client's bound (devauth.net.http)
+            raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
+        raise
+    except BaseException:
+        client.close()
+        raise
+    client._busy = False
+    client.requests += 1
+    if not framed or "close" in headers.get("connection", "").lower():
+        client.close()
+    return body
 
 
 def _drop_if_closed(client):
