@@ -33,11 +33,8 @@ from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolErro
 from devauth.net.http import FORM, HTTPClient
 from devauth.net.url import encode, split_url
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-IDEMPOTENT = ("GET", "PUT", "DELETE")
-JSON = "application/json"
-OCTETS = "application/octet-stream"
-_OURS = ("authorization", "host", "content-length", "transfer-encoding")  # set here, not by callers
+# No tables at module level: a constant inside a function costs the heap no more, and the
+# module's names do not join the heap's for good (each name of a loaded .mpy is interned).
 
 
 class APIError(DevauthError):
@@ -124,8 +121,10 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
             "and follows redirects with the token)"
         )
     method = method.upper()
-    if method not in METHODS:
-        raise APIError("request: method %s is not one of %s" % (method[:10], ", ".join(METHODS)))
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise APIError(
+            "request: method %s is not one of GET, POST, PUT, PATCH, DELETE" % method[:10]
+        )
     payload, ctype = _payload(method, json, data, body)
     extra = _headers(headers)
     for name, _ in extra:
@@ -136,7 +135,7 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
     except ValueError as e:
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
-    resend = method in IDEMPOTENT
+    resend = method in ("GET", "PUT", "DELETE")  # idempotent (RFC 9110 §9.2.2)
     rec = session.ensure()  # refreshed first when within the margin
     args = (client, method, url, payload, extra, ctype, trust, resend, stream)
     reply = _send(rec["access_token"], *args)
@@ -146,7 +145,7 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
         rec = session.ensure(rec["access_token"])
         reply = _send(rec["access_token"], *args)
         if reply.status == 401:
-            error, _ = _challenge(reply)
+            error = _param(reply, "error")
             raise APIError(
                 "API at %s refused the token after a refresh (HTTP 401%s)"
                 % (host, " " + error if error else ""),
@@ -154,8 +153,8 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
                 error,
             )
     if reply.status == 403:
-        error, scope = _challenge(reply)
-        if error == "insufficient_scope":
+        scope = _param(reply, "scope")
+        if _param(reply, "error") == "insufficient_scope":
             raise InsufficientScope(
                 "API at %s needs scope %s (HTTP 403 insufficient_scope)" % (host, scope or "?"),
                 scope,
@@ -164,7 +163,10 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
 
 
 def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
-    hdrs = [("Authorization", "Bearer " + _bearer(token))]
+    # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
+    if not _printable(token, False):
+        raise ProtocolError("the access token has characters a Bearer header cannot carry")
+    hdrs = [("Authorization", "Bearer " + token)]
     hdrs.extend(extra)
     if not resend:
         _drop_if_closed(client)
@@ -227,7 +229,7 @@ def _payload(method, json, data, body):
     if len(given) > 1:
         raise APIError("request: give one of json, data or body")
     if json is not None:
-        return _json.dumps(json).encode(), JSON
+        return _json.dumps(json).encode(), "application/json"
     if data is not None:
         if isinstance(data, dict):
             data = list(data.items())
@@ -235,7 +237,7 @@ def _payload(method, json, data, body):
             return encode(data), FORM
         return _bytes(data), FORM
     if body is not None:
-        return _bytes(body), OCTETS
+        return _bytes(body), "application/octet-stream"
     # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
     return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
 
@@ -255,7 +257,7 @@ def _headers(headers):
     pairs = headers.items() if isinstance(headers, dict) else headers or ()
     for name, value in pairs:
         name, value = str(name), str(value)
-        if name.lower() in _OURS:
+        if name.lower() in ("authorization", "host", "content-length", "transfer-encoding"):
             raise APIError("request: header %s is set by devauth" % name[:40])
         if not name or not _printable(name + value, True):
             raise APIError("request: header %s has a line break or control character" % name[:40])
@@ -268,13 +270,6 @@ def _printable(s, space):
         if not (" " < ch <= "~" or (space and ch in " \t")):
             return False
     return True
-
-
-def _bearer(token):
-    # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
-    if not _printable(token, False):
-        raise ProtocolError("the access token has characters a Bearer header cannot carry")
-    return token
 
 
 def _trust(session, host, port):
@@ -300,14 +295,10 @@ def _trust(session, host, port):
     return trust
 
 
-def _challenge(reply):
-    """(error, scope) from the reply's `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3)."""
+def _param(reply, name):
+    """An auth-param's value (quoted-string or token) in the reply's `WWW-Authenticate: Bearer`
+    challenge (RFC 6750 §3), or None."""
     value = reply.headers.get("www-authenticate", "")
-    return _param(value, "error"), _param(value, "scope")
-
-
-def _param(value, name):
-    """An auth-param's value (quoted-string or token) in a challenge, or None."""
     i = 0
     key = name + "="
     while True:
