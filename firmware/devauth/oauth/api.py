@@ -230,23 +230,20 @@ def _payload(method, json, data, body):
         raise APIError("request: give one of json, data or body")
     if json is not None:
         return _json.dumps(json).encode(), "application/json"
+    ctype = "application/octet-stream"
     if data is not None:
         if isinstance(data, dict):
             data = list(data.items())
         if isinstance(data, list):
             return encode(data), FORM
-        return _bytes(data), FORM
-    if body is not None:
-        return _bytes(body), "application/octet-stream"
-    # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
-    return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
-
-
-def _bytes(b):
-    if isinstance(b, str):
-        return b.encode()
-    if isinstance(b, (bytes, bytearray, memoryview)):
-        return bytes(b)
+        body, ctype = data, FORM  # a form already encoded
+    elif body is None:
+        # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
+        return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
+    if isinstance(body, str):
+        return body.encode(), ctype
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body), ctype
     raise APIError("request: a body must be bytes or str")
 
 
