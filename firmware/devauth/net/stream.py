@@ -34,10 +34,11 @@ class Body:
             self._chunked = True
             self._left = 0  # of the current chunk
         elif cl is not None:
-            self._left = decimal(cl, 12)  # not str.isdigit(): it takes "²", which int() refuses
-            if self._left is None:
+            n = decimal(cl, 12)  # the one digit check (str.isdigit() takes "²", int() does not)
+            if n is None:
                 client.close()
                 raise ProtocolError("reply has a bad Content-Length")
+            self._left = n
         else:
             self._left = _TO_EOF
         if not self._left and not self._chunked:
