@@ -29,7 +29,7 @@ def srv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def make_mtls_server(tmp_path_factory):
+def mtls_server(tmp_path_factory):
     """A dev server with an mTLS listener (it requires a client certificate)."""
     from devauth_tools.dev_as import DevAS
 
@@ -265,10 +265,10 @@ def test_a_wrong_ca_for_an_api_host_names_its_key_and_the_chain(srv, tmp_path):
     assert "every step passed" not in text
 
 
-def test_an_api_host_that_wants_the_client_certificate_gets_it(make_mtls_server, tmp_path):
+def test_an_api_host_that_wants_the_client_certificate_gets_it(mtls_server, tmp_path):
     """RFC 8705 §3: the API connection presents the client certificate (tls_client_auth); the
     mTLS listener refuses a connection without one."""
-    srv = make_mtls_server
+    srv = mtls_server
     key = "127.0.0.1:%d" % srv.mtls_port  # the API: the mTLS listener, by its other name
     api = {key: srv.pki["ca_der"]}
     mtls = srv.mtls_base_url  # where a tls_client_auth client signs in (RFC 8705 §5)
