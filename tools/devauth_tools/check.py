@@ -267,7 +267,7 @@ def _api_hosts(cfg, transport, report):
             report.say("  note  %s names no port: tried on 443" % key)
         trust = Trust(cas, cfg.tls_client_certificate, cfg.tls_client_key, key)
         url = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
-        if _connection(cfg, transport, url, key, report, set(), trust, "API "):
+        if _connection(cfg, transport, url, key, report, set(), trust, step="API "):
             failed = 1
     return failed
 
@@ -318,7 +318,8 @@ def _connection(cfg, transport, url, key, report, checked, trust=None, step=""):
     trust = trust or transport  # the client is the sign-in's Trust (anchors, client certificate)
     try:  # the firmware's HTTPS client: the handshake exactly as the board makes it; the reply's
         # head is enough (a page bigger than the client's buffer is no TLS failure)
-        transport.request("GET", url, None, (), None, trust, True, True)
+        root = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
+        transport.request("GET", root, None, (), None, trust, True, True)
     except DevauthError as e:
         return report.fail(step + "TLS", str(e), tls_fix(host, port, trust))
     finally:
