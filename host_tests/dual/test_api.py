@@ -190,7 +190,7 @@ def test_a_second_401_is_one_clear_error_and_no_loop():
     e = raises(APIError, s.request, "POST", API, json={"t": 1})
     assert str(e) == "API at api.example.com refused the token after a refresh (HTTP 401)"
     assert e.status == 401 and "AT-" not in str(e)
-    assert client.connections == 3 and not client.streams  # nothing more was tried
+    assert client.connections == 3 and not client.scripted  # nothing more was tried
 
 
 def test_the_second_401_names_the_reason_the_server_gave():
@@ -257,7 +257,7 @@ def test_a_stale_connection_is_tried_again_for_a_get_only():
     s.request("POST", API, json={"t": 1})
     e = raises(NetworkError, s.request, "POST", API, json={"t": 2})
     assert "the POST was not sent again" in str(e)
-    assert client.connections == 1 and len(client.streams) == 1  # sent once, never twice
+    assert client.connections == 1 and len(client.scripted) == 1  # sent once, never twice
 
 
 def test_trust_per_host_and_the_client_certificate_go_to_the_api():

@@ -32,6 +32,7 @@ import json as _json
 from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolError
 from devauth.net.http import FORM, HTTPClient
 from devauth.net.url import encode, split_url
+from devauth.oauth.steps import ENSURE
 
 # No tables at module level: a constant inside a function costs the heap no more, and the
 # module's names do not join the heap's for good (each name of a loaded .mpy is interned).
@@ -112,8 +113,14 @@ class Reply:
             self._body.close()
 
 
-def request(session, method, url, json=None, data=None, body=None, headers=None, stream=False):
-    """Send `method` to `url` with the access token -> Reply. See the module docstring."""
+def request_steps(
+    session, method, url, json=None, data=None, body=None, headers=None, stream=False
+):
+    """Send `method` to `url` with the access token -> Reply. See the module docstring.
+
+    Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
+    step of the session's transport. The asyncio client (`streams` False: it reads each reply
+    whole, bounded) has no streamed replies yet."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -136,14 +143,17 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
     resend = method in ("GET", "PUT", "DELETE")  # idempotent (RFC 9110 §9.2.2)
-    rec = session.ensure()  # refreshed first when within the margin
-    args = (client, method, url, payload, extra, ctype, trust, resend, stream)
-    reply = _send(rec["access_token"], *args)
+    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
+    if stream and whole:
+        raise APIError("request: stream=True is not available on the asyncio client")
+    rec = yield (ENSURE, None)  # refreshed first when within the margin
+    args = (client, method, url, payload, extra, ctype, trust, resend, stream, whole)
+    reply = yield from _send(rec["access_token"], *args)
     if reply.status == 401:
         # RFC 6750 §3.1 invalid_token (or no reason): the token may have been revoked or may
         # have expired early. One refresh, one retry with the same body; never a loop.
-        rec = session.ensure(rec["access_token"])
-        reply = _send(rec["access_token"], *args)
+        rec = yield (ENSURE, rec["access_token"])
+        reply = yield from _send(rec["access_token"], *args)
         if reply.status == 401:
             error = _param(reply, "error")
             raise APIError(
@@ -162,7 +172,7 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
     return reply
 
 
-def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
+def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream, whole):
     # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
     if not _printable(token, False):
         raise ProtocolError("the access token has characters a Bearer header cannot carry")
@@ -171,12 +181,14 @@ def _send(token, client, method, url, payload, extra, ctype, trust, resend, stre
     if not resend:
         _drop_if_closed(client)
     try:
-        r = client.request(method, url, payload, hdrs, ctype, trust, resend, True)
+        r = yield ("request", (method, url, payload, hdrs, ctype, trust, resend, not whole))
     except NetworkError as e:
         if resend:
             raise
         # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
         raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
+    if whole:  # read whole, bounded, by the (asyncio) client; copied out of its reply buffer
+        return Reply(r.status, r.headers, bytes(r.body))
     if stream and r.status not in (401, 403):
         from devauth.net.stream import Body
 
