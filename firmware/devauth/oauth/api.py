@@ -203,7 +203,7 @@ def _whole(client, status, headers):
         if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
             body, framed = b"", True
         else:
-            body, framed = client._read_body(headers)
+            body, framed = client._run(client._read_body(headers))  # an I/O step (net.http)
             body = bytes(body)
     except ProtocolError as e:
         client.close()
