@@ -28,6 +28,17 @@ def srv(tmp_path_factory):
         yield s
 
 
+@pytest.fixture(scope="module")
+def mtls_server(tmp_path_factory):
+    """A dev server with an mTLS listener (it requires a client certificate)."""
+    from devauth_tools.dev_as import DevAS
+
+    with DevAS(
+        str(tmp_path_factory.mktemp("mtls")), port=0, interval=1, mtls_port=0, quiet=True
+    ) as s:
+        yield s
+
+
 def run(path, **kw):
     lines = []
     code = check.run(str(path), out=lines.append, **kw)
@@ -209,3 +220,93 @@ def test_a_certificate_for_another_name_says_so(srv, tmp_path):
     line = fail_line(lines)
     assert code == 1 and status(lines, "TLS") == ["FAIL"]
     assert "the certificate is not for localhost" in line
+
+
+# -- the API hosts of api_ca_certificates ----------------------------------------------------
+
+
+def test_each_api_host_is_tried_with_its_own_trust_anchors(srv, tmp_path):
+    """The API here is the dev server under its other name (127.0.0.1): its own entry, tried
+    after the sign-in's steps; "*" names no host and is skipped."""
+    key = "127.0.0.1:%d" % srv.port
+    api = {key: srv.pki["ca_der"], "*": srv.pki["untrusted_ca_der"]}
+    cfg = write_config(tmp_path, srv.base_url, srv.pki, "none", api_ca_certificates=api)
+    code, lines, text = run(cfg)
+    assert code == 0, text
+    for step in STEPS + ("API DNS", "API TCP", "API TLS"):
+        assert status(lines, step) == ["ok"], (step, text)
+    api_lines = [line for line in lines if line[8:].startswith("API ")]
+    assert api_lines == [
+        '  skip  API host              api_ca_certificates ("*") names no host to try: skipped',
+        "  ok    API DNS               127.0.0.1 -> 127.0.0.1",
+        "  ok    API TCP               127.0.0.1 port %d accepts connections" % srv.port,
+        "  ok    API TLS               server certificate for 127.0.0.1 verified by "
+        "api_ca_certificates[%s] (OU=dev-as server CA,O=devauth)" % key,
+    ]  # no client certificate configured: none presented
+    first_poll = [i for i, line in enumerate(lines) if line[8:].startswith("first poll")]
+    assert lines.index(api_lines[0]) > first_poll[0]  # after the sign-in's steps
+    assert lines[-1].startswith("devauth check: every step passed")
+
+
+def test_a_wrong_ca_for_an_api_host_names_its_key_and_the_chain(srv, tmp_path):
+    key = "localhost:%d" % srv.port
+    api = {key: srv.pki["untrusted_ca_der"]}
+    cfg = write_config(tmp_path, srv.base_url, srv.pki, "none", api_ca_certificates=api)
+    code, lines, text = run(cfg)
+    assert code == 1
+    line = fail_line(lines)
+    assert status(lines, "TLS") == ["ok"]  # the sign-in's anchors are right
+    assert status(lines, "first poll") == ["ok"]  # and its steps all ran
+    assert status(lines, "API TLS") == ["FAIL"]
+    assert "server certificate for localhost rejected" in line
+    assert "api_ca_certificates[%s] is not the CA that signs this server" % key in line
+    assert "(it presents CN=localhost,OU=dev-as server,O=devauth)" in line
+    assert "name the root of that chain there" in line
+    assert "every step passed" not in text
+
+
+def test_an_api_host_that_wants_the_client_certificate_gets_it(mtls_server, tmp_path):
+    """RFC 8705 §3: the API connection presents the client certificate (tls_client_auth); the
+    mTLS listener refuses a connection without one."""
+    srv = mtls_server
+    key = "127.0.0.1:%d" % srv.mtls_port  # the API: the mTLS listener, by its other name
+    api = {key: srv.pki["ca_der"]}
+    mtls = srv.mtls_base_url  # where a tls_client_auth client signs in (RFC 8705 §5)
+    cfg = write_config(tmp_path, mtls, srv.pki, "tls_client_auth", api_ca_certificates=api)
+    code, lines, text = run(cfg)
+    assert code == 0, text
+    tls = [line for line in lines if line[8:].startswith("API TLS")]
+    assert len(tls) == 1 and "verified by api_ca_certificates[%s]" % key in tls[0]
+    assert tls[0].endswith("; client certificate CN=devauth-test-device,O=devauth presented")
+    cfg = write_config(tmp_path, srv.base_url, srv.pki, "none", api_ca_certificates=api)
+    code, lines, text = run(cfg)
+    line = fail_line(lines)
+    assert code == 1 and status(lines, "TLS") == ["ok"] and status(lines, "API TLS") == ["FAIL"]
+    assert "does it require a client certificate (tls_client_certificate" in line
+
+
+def test_every_api_host_is_tried_and_a_bad_one_named(srv, tmp_path):
+    api = {
+        "api.devauth-check.invalid:8443": srv.pki["ca_der"],  # not in DNS
+        "localhost:h\u00e9": srv.pki["ca_der"],  # not a port
+        "127.0.0.1:%d" % srv.port: srv.pki["ca_der"],  # good
+    }
+    cfg = write_config(tmp_path, srv.base_url, srv.pki, "none", api_ca_certificates=api)
+    code, lines, text = run(cfg)
+    failed = [line for line in lines if line.startswith("  FAIL")]
+    assert code == 1 and len(failed) == 2 and all(". Fix: " in line for line in failed)
+    assert failed[0].startswith("  FAIL  API DNS")
+    assert "cannot resolve api.devauth-check.invalid" in failed[0]
+    assert "check the host name in api_ca_certificates[api.devauth-check.invalid:8443]" in failed[0]
+    assert failed[1].startswith("  FAIL  API host") and "[localhost:h\u00e9]" in failed[1]
+    assert "name the host as host or host:port" in failed[1]
+    assert status(lines, "API TLS") == ["ok"]  # the good one is still tried
+
+
+def test_an_api_host_without_a_port_is_tried_on_443(srv, tmp_path):
+    api = {"devauth-check.invalid": srv.pki["ca_der"]}
+    cfg = write_config(tmp_path, srv.base_url, srv.pki, "none", api_ca_certificates=api)
+    code, lines, _ = run(cfg)
+    assert code == 1
+    assert "  note  api_ca_certificates[devauth-check.invalid] names no port: tried on 443" in lines
+    assert status(lines, "API DNS") == ["FAIL"]

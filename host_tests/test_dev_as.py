@@ -2,6 +2,7 @@
 
 import base64
 import http.client
+import http.cookies
 import io
 import json
 import os
@@ -517,6 +518,41 @@ def test_a_forged_approval_is_refused(srv):
     resp, _ = page.raw("POST", PAGE, urlencode(dict(approve, csrf_token=token)), same)
     assert resp.status == 200
     assert c.poll(grant["device_code"])[0].status == 200
+
+
+def cookie_flags(resp):
+    """The page's one Set-Cookie header, parsed as a browser reads it -> its morsel."""
+    headers = resp.msg.get_all("Set-Cookie") or []
+    assert len(headers) == 1, headers
+    jar = http.cookies.SimpleCookie()
+    jar.load(headers[0])
+    return jar["devauth_csrf"]
+
+
+def test_the_csrf_cookie_is_out_of_reach_of_scripts_and_other_sites(srv):
+    """HttpOnly (a script on the page cannot read the token), Secure, SameSite=Strict and a Path
+    of the approval page only: on the page itself and on the pages that answer a refused form."""
+    c = Client(srv)
+    grant = c.authorize()
+    page = Client(srv)
+    resp, html = page.raw("GET", f"{PAGE}?user_code={quote(grant['user_code'])}")
+    token = token_in(html.decode())
+    jar = {"Cookie": "devauth_csrf=" + token}
+    refused = [  # another site's post (403), no action (400), an unknown code (400)
+        dict(user_code=grant["user_code"], action="approve"),
+        dict(user_code=grant["user_code"], csrf_token=token),
+        dict(user_code="BBBB-CCCC", action="approve", csrf_token=token),
+    ]
+    answers = [resp] + [page.raw("POST", PAGE, urlencode(f), dict(FORM, **jar))[0] for f in refused]
+    assert [r.status for r in answers] == [200, 403, 400, 400]
+    for r in answers:
+        morsel = cookie_flags(r)
+        assert morsel.value == token  # the browser keeps its one token
+        assert morsel["httponly"] is True, r.getheader("Set-Cookie")
+        assert morsel["secure"] is True, r.getheader("Set-Cookie")
+        assert morsel["samesite"] == "Strict", r.getheader("Set-Cookie")
+        assert morsel["path"] == PAGE, r.getheader("Set-Cookie")
+    assert_error(c.poll(grant["device_code"]), 400, "authorization_pending")
 
 
 def test_the_page_keeps_the_browsers_token(srv):

@@ -26,6 +26,7 @@ LAYERS = (
     ("devauth.net", "devauth.jose", "devauth.providers"),
     ("devauth.oauth", "devauth.config", "devauth.oled"),
     ("devauth.app",),
+    ("devauth.aio",),  # the asyncio API: beside app.run, over the same core
     ("devauth.board",),
     ("devauth.entry",),
     ("main",),

@@ -17,12 +17,14 @@ sys.path.insert(0, %r)
 from devauth.oauth import tokens
 state = sys.argv[1]
 n = int(sys.argv[2])
-print("ready")
+first = n + 1
 while True:
     n += 1
     rec = {"access_token": "AT-%%d" %% n, "token_type": "Bearer", "refresh_token": "R" * 900,
            "expires_at": n, "scope": "openid profile"}
     tokens.write(state, tokens.TOKEN, rec)
+    if n == first:
+        print("ready")  # one write done: the kill falls on a later one, however busy the host
 """
 READER = """
 import sys
@@ -49,7 +51,7 @@ def test_killed_at_random_moments_the_store_always_holds_old_or_new_tokens(tmp_p
     kills = 0
     for _ in range(300):
         p = subprocess.Popen([mp, str(writer), state, str(last)], stdout=subprocess.PIPE)
-        p.stdout.readline()  # the writer is running
+        p.stdout.readline()  # the writer has saved once and is writing again
         time.sleep(rng.uniform(0, 0.004))
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -60,4 +62,6 @@ def test_killed_at_random_moments_the_store_always_holds_old_or_new_tokens(tmp_p
         assert n >= last, "tokens went backwards: %d after %d" % (n, last)
         last = n
         assert not any(name.endswith(".corrupt") for name in os.listdir(state))
-    assert last > 300  # the writer really was overwriting the file when it was killed
+    # Every run saved at least once before its kill, so the store moved on in every run: the
+    # kills fell while the writer was overwriting the file (its loop does nothing else).
+    assert last >= 300

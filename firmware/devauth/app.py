@@ -10,7 +10,7 @@ import sys
 
 from devauth import clock as _clock
 from devauth import unload
-from devauth.errors import DevauthError, ExpiredToken, OAuthError, clip
+from devauth.errors import ConfigError, DevauthError, ExpiredToken, OAuthError, clip
 
 # Memory: the config loader runs first and is unloaded before the flow's modules are imported,
 # so the two never sit on the heap together (the peak of a sign-in is at start-up).
@@ -46,14 +46,16 @@ def discover(cfg, transport, say=None):
         unload("devauth.oauth.discovery")
 
 
-def make_transport(cfg, ui, deadline_ms=None):
-    """The HTTP client the config asks for. A whole request may take `timeout` seconds, and no
-    more than `deadline_ms` (a board passes less than its watchdog period: nothing feeds the
-    watchdog while a request is under way)."""
+def make_transport(cfg, ui, deadline_ms=None, aio=False):
+    """The HTTP client the config asks for (`aio`: the asyncio one, devauth.aio). A whole
+    request may take `timeout` seconds, and no more than `deadline_ms` (a board passes less
+    than its watchdog period: nothing feeds the watchdog while a request is under way)."""
     deadline = cfg.timeout
     if deadline_ms is not None and deadline_ms < deadline * 1000:
         deadline = deadline_ms / 1000
     if cfg.http_client == "urequests":
+        if aio:
+            raise ConfigError("http_client: urequests has no asyncio client; use builtin")
         from devauth.net.http_urequests import URequestsClient
 
         ui.say(
@@ -61,7 +63,10 @@ def make_transport(cfg, ui, deadline_ms=None):
             "anyone on the network can impersonate the server."
         )
         return URequestsClient(cfg.allow_insecure_http, cfg.timeout, deadline=deadline)
-    from devauth.net.http import HTTPClient
+    if aio:
+        from devauth.net.ahttp import AsyncHTTPClient as HTTPClient
+    else:
+        from devauth.net.http import HTTPClient
 
     return HTTPClient(
         cfg.ca_certificates,
@@ -79,8 +84,7 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
     With `once`, returns 0 when a valid token is there. On a board it never returns: it sleeps
     until the access token is due for refresh, refreshes it, and signs in again if it must.
     """
-    from devauth.oauth import tokens
-    from devauth.oauth.session import REFRESH_MARGIN, Session
+    from devauth.oauth.session import Session
 
     discover(cfg, transport, ui.say)
     session = Session(cfg, transport, clock, ui)
@@ -94,9 +98,7 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
             ui.failed(e)  # a new code follows
             continue
         except DevauthError as e:
-            if cfg.issuer and not isinstance(e, OAuthError):
-                # The endpoints may have moved: discover again next time.
-                tokens.delete(cfg.state_dir, tokens.METADATA)
+            forget_endpoints(cfg, e)
             raise
         if not announced:
             ui.signed_in(rec)
@@ -105,10 +107,8 @@ def stay_signed_in(cfg, transport, clock, ui, once, on_signed_in=None):
             on_signed_in(session, rec)
         if once:
             return 0
-        left = session.seconds_left(rec)
-        wait = 3600 if left is None else max(30, left - REFRESH_MARGIN)
-        for _ in range(wait):  # one-second slices: the board clock feeds the watchdog
-            clock.sleep_ms(1000)
+        for _ in range(session.due_in(rec)):  # one-second slices: the board clock feeds
+            clock.sleep_ms(1000)  # the watchdog
 
 
 def run(
@@ -142,15 +142,8 @@ def run(
             cfg = load_config(config_path)
             transport = make_transport(cfg, ui, request_deadline_ms)
             code = stay_signed_in(cfg, transport, clock, ui, once, on_signed_in)
-        except DevauthError as e:
-            ui.failed(e)
-            code = e.exit_code
-        except MemoryError as e:
-            _debug(e)
-            ui.failed(DevauthError("the free heap is too small for this step", "Out of memory"))
-        except Exception as e:  # a bug: one line, no traceback, no crash loop
-            _debug(e)
-            ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, clip(e))))
+        except Exception as e:
+            code = failure(ui, e)
         finally:
             if transport is not None:
                 ui.stats(transport)
@@ -161,6 +154,28 @@ def run(
             return code
         clock.sleep_ms(pause * 1000)  # on a board: try again later, never a crash loop
         pause = min(MAX_PAUSE, pause * 2)
+
+
+def failure(ui, e):
+    """Any failure as one console line and a screen, never a traceback -> the exit code."""
+    if isinstance(e, DevauthError):
+        ui.failed(e)
+        return e.exit_code
+    _debug(e)
+    if isinstance(e, MemoryError):
+        ui.failed(DevauthError("the free heap is too small for this step", "Out of memory"))
+    else:  # a bug: one line, no traceback, no crash loop
+        ui.failed(DevauthError("internal error: %s %s" % (type(e).__name__, clip(e))))
+    return 1
+
+
+def forget_endpoints(cfg, e):
+    """After a failure other than an OAuth error the endpoints may have moved: the cached
+    metadata is dropped, so that the next attempt discovers them again."""
+    if cfg.issuer and not isinstance(e, OAuthError):
+        from devauth.oauth import tokens
+
+        tokens.delete(cfg.state_dir, tokens.METADATA)
 
 
 def _debug(e):

@@ -123,6 +123,17 @@ def from_dict(data, base=""):
     if not c.state_dir.startswith("/"):
         c.state_dir = base + c.state_dir
     c.allow_insecure_http = _flag(data, "allow_insecure_http")
+    _client(c, data)
+    _endpoints(c, data)
+    c.wifi = _wifi(data.get("wifi"))
+    _jwt_settings(c, data, base)
+    _trust(c, data, base)
+    _api_trust(c, data, base)
+    return c
+
+
+def _client(c, data):
+    """http_client and the client authentication method; urequests only where it is honest."""
     c.http_client = _choice(data, "http_client", HTTP_CLIENTS, "builtin")
     c.token_endpoint_auth_method = _choice(data, "token_endpoint_auth_method", AUTH_METHODS, "none")
     c.urequests_send_secrets_unverified = _flag(data, "urequests_send_secrets_unverified")
@@ -139,6 +150,13 @@ def from_dict(data, base=""):
                 "http_client urequests would send the %s credential to an unverified server; "
                 "use the builtin client (or set urequests_send_secrets_unverified to true)" % method
             )
+    c.client_secret = _text(data, "client_secret", required=method in _SECRET_METHODS)
+    if c.client_secret and method not in _SECRET_METHODS:
+        raise ConfigError("client_secret is set but %s does not use it" % method)
+
+
+def _endpoints(c, data):
+    """issuer (discovery) or the endpoints themselves, and the request timeout."""
     c.issuer = _url(data, "issuer", c.allow_insecure_http, required=False)
     c.discovery_allowed_hosts = _hosts(data, "discovery_allowed_hosts")
     for key in ("device_authorization_endpoint", "token_endpoint", "revocation_endpoint"):
@@ -149,7 +167,8 @@ def from_dict(data, base=""):
         raise ConfigError("timeout must be a whole number of seconds from 1 to 300")
     c.timeout = t
 
-    wifi = data.get("wifi")
+
+def _wifi(wifi):
     if wifi is not None:
         if not isinstance(wifi, dict) or not isinstance(wifi.get("ssid"), str):
             raise ConfigError('wifi must be {"ssid": ..., "password": ...}')
@@ -158,14 +177,11 @@ def from_dict(data, base=""):
                 raise ConfigError("unknown key wifi.%s" % key)
             if not isinstance(wifi[key], str):
                 raise ConfigError("wifi.%s must be a string" % key)
-        c.wifi = wifi
+    return wifi
 
-    c.client_secret = _text(data, "client_secret", required=method in _SECRET_METHODS)
-    if c.client_secret and method not in _SECRET_METHODS:
-        raise ConfigError("client_secret is set but %s does not use it" % method)
 
-    _jwt_settings(c, data, base)
-
+def _trust(c, data, base):
+    """ca_certificates (the server's trust anchors) and the client certificate (RFC 8705)."""
     cas = data.get("ca_certificates")
     if cas is None:
         if (c.issuer or c.device_authorization_endpoint).startswith("https:"):
@@ -176,10 +192,8 @@ def from_dict(data, base=""):
             raise ConfigError("ca_certificates must be a file name or a list of them")
         for name in names:
             c.ca_certificates.extend(_der_file(base, name, "ca_certificates"))
-    _api_trust(c, data, base)
-
     cert, key = data.get("tls_client_certificate"), data.get("tls_client_key")
-    if method == "tls_client_auth":
+    if c.token_endpoint_auth_method == "tls_client_auth":
         if not cert or not key:
             raise ConfigError("tls_client_auth needs tls_client_certificate and tls_client_key")
     if cert or key:
@@ -188,7 +202,6 @@ def from_dict(data, base=""):
         # The leaf certificate is presented; mbedTLS on MicroPython takes one DER certificate.
         c.tls_client_certificate = _der_file(base, cert, "tls_client_certificate")[0]
         c.tls_client_key = _der_file(base, key, "tls_client_key")[0]
-    return c
 
 
 def _api_trust(c, data, base):

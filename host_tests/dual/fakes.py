@@ -130,14 +130,15 @@ class ScriptedHTTP(HTTPClient):
 
     def __init__(self, streams, **kw):
         super().__init__(**kw)
-        self.streams = list(streams)
+        # not `streams`: that name says whether a transport streams replies (devauth.oauth.api)
+        self.scripted = list(streams)
         self.opened = []
         self.keys = []  # (scheme, host, port, trust) of every connection opened
 
     def _connect(self, key):
-        if not self.streams:
+        if not self.scripted:
             raise AssertionError("no more scripted connections")
-        self._io = self.streams.pop(0)
+        self._io = self.scripted.pop(0)
         self.opened.append(self._io)
         self.keys.append(key)
         self._key = key

@@ -8,9 +8,8 @@ import os
 
 from devauth import config
 from devauth.errors import ConfigError, NetworkError, ProtocolError
-from devauth.net.stream import BodyTooLarge
 from devauth.oauth import tokens
-from devauth.oauth.api import APIError, InsufficientScope
+from devauth.oauth.api import APIError, BodyTooLarge, InsufficientScope
 from devauth.oauth.session import Session
 from fakes import Config, FakeClock, FakeTransport, Recorder, ScriptedHTTP, Stream, reply
 from mptest import raises, scratch
@@ -191,7 +190,7 @@ def test_a_second_401_is_one_clear_error_and_no_loop():
     e = raises(APIError, s.request, "POST", API, json={"t": 1})
     assert str(e) == "API at api.example.com refused the token after a refresh (HTTP 401)"
     assert e.status == 401 and "AT-" not in str(e)
-    assert client.connections == 3 and not client.streams  # nothing more was tried
+    assert client.connections == 3 and not client.scripted  # nothing more was tried
 
 
 def test_the_second_401_names_the_reason_the_server_gave():
@@ -258,7 +257,7 @@ def test_a_stale_connection_is_tried_again_for_a_get_only():
     s.request("POST", API, json={"t": 1})
     e = raises(NetworkError, s.request, "POST", API, json={"t": 2})
     assert "the POST was not sent again" in str(e)
-    assert client.connections == 1 and len(client.streams) == 1  # sent once, never twice
+    assert client.connections == 1 and len(client.scripted) == 1  # sent once, never twice
 
 
 def test_trust_per_host_and_the_client_certificate_go_to_the_api():
@@ -333,6 +332,47 @@ def test_a_large_reply_streams_into_the_callers_buffer_and_the_connection_is_kep
     assert _read_all(r) == BIG
     assert s.request("GET", API).json() == {"n": 2}
     assert client.connections == 1
+
+
+def test_no_content_and_not_modified_have_no_body_whatever_the_headers():
+    # RFC 9110 §6.4.1: no Content-Length, yet the reply ends with its headers; the connection
+    # stays in step for the next call
+    s, client, _ = _session(
+        Stream(reply(204, b"", length=False) + reply(304, b"", length=False) + reply(200))
+    )
+    for status in (204, 304):
+        r = s.request("DELETE" if status == 204 else "GET", API)
+        assert r.status == status and r.content == b""
+    assert s.request("GET", API).json() == {}
+    assert client.connections == 1 and client.requests == 3
+
+
+def test_a_bad_content_length_is_one_line_read_whole_or_streamed():
+    for stream in (False, True):
+        for value in ("12x", "-1", "1e3", "0x10", "1234567890123"):
+            s, client, _ = _session(Stream(reply(200, b"{}", ["Content-Length: " + value], False)))
+            e = raises(ProtocolError, s.request, "GET", API, stream=stream)
+            assert str(e) == "reply has a bad Content-Length", (value, stream, str(e))
+            assert client._io is None
+
+
+def test_only_a_streamed_call_loads_the_streaming_reader():
+    """Memory: a call read whole leaves devauth.net.stream off the heap (the client's own reader
+    reads it); stream=True loads it."""
+    import sys
+
+    from devauth import oauth, unload
+
+    api = sys.modules["devauth.oauth.api"]  # this module's classes stay the ones raised
+    unload("devauth.oauth.api", "devauth.net.stream")  # as on a board after the sign-in
+    try:
+        s, _, _ = _session(Stream(reply(200, {"n": 1}) + reply(200, BIG)))
+        assert s.request("POST", API, json={"t": 21.5}).json() == {"n": 1}
+        assert "devauth.oauth.api" in sys.modules and "devauth.net.stream" not in sys.modules
+        assert _read_all(s.request("GET", API, stream=True)) == BIG
+        assert "devauth.net.stream" in sys.modules
+    finally:
+        sys.modules["devauth.oauth.api"] = oauth.api = api
 
 
 def test_chunked_and_unframed_replies_stream_too():

@@ -167,7 +167,7 @@ def test_redirects_are_returned_not_followed():
 def test_timeout_mid_reply_is_a_network_error_and_not_retried():
     c = _client(Stream(reply(200)), Stream(b"HTTP/1.1 200 OK\r\n", error=OSError(110)))
     c.post_form(URL, b"")
-    c.streams = [Stream(b"", error=OSError(110))]
+    c.scripted = [Stream(b"", error=OSError(110))]
     e = raises(NetworkError, c.post_form, URL, b"")
     assert e.timed_out
 

@@ -1,14 +1,16 @@
 """`make bench`, the API call: what `session.request` costs after a sign-in, beside urequests.
 
-Against the dev server's protected API (devauth_tools.dev_as.api), precompiled firmware on the
-MicroPython unix port, smallest GC heaps found by bisection (bench._bisect):
+Against the dev server's protected API (devauth_tools.dev_as.api), on one VM (runner.VMS: the
+32-bit port with the firmware from .mpy or frozen in, or the 64-bit port), smallest GC heaps found
+by bisection (bench._bisect):
 
 - the heap a device sign-in followed by one API call needs, minus the heap of the sign-in alone
   (examples/post_readings.py with COUNT 1 and 0): what one call adds to the smallest heap;
 - 10 POSTs with a stored token: the smallest heap and the TLS handshakes, with devauth and with
   the `requests` module frozen into the unix port (what `mip install urequests` gives), sending
   the same Bearer header the naive way;
-- the heap the API code takes when loaded from .mpy (devauth.oauth.api and devauth.net.stream).
+- the heap the API code takes when imported (devauth.oauth.api and devauth.net.stream: their
+  bytecode from .mpy; frozen, only what the import creates).
 """
 
 import json
@@ -23,13 +25,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(runner.REPO, "examples", "post_readings.py")
 
 SIGNIN_THEN_CALLS = (
-    "import sys; sys.path[:0] = [%r, %r]; import post_readings as a; "
-    "sys.exit(a.main(%r, %r, %d, 0))"
+    "import sys; sys.path[:0] = %r; import post_readings as a; sys.exit(a.main(%r, %r, %d, 0))"
 )
 
 OURS = """
 import sys
-sys.path.insert(0, %(fw)r)
+sys.path[:0] = %(path)r
 from devauth import app, clock
 from devauth.oauth.session import Session
 from devauth.oled.ui import UI
@@ -68,13 +69,16 @@ def _heap(mp, kb):
     return [mp, "-X", "heapsize=%dK" % kb]
 
 
-def measure(srv, work, fw):
-    """-> dict of figures (KB and counts); `fw` is the precompiled firmware tree."""
+def measure(srv, work, fw, vm=None):
+    """-> dict of figures (KB and counts) on `vm`; `fw` is the precompiled firmware tree (not
+    used on the frozen VM: the firmware is in it)."""
     from devauth_tools.bench import _bisect
 
-    mp = runner.micropython()
+    vm = runner.vm_name(vm)
+    mp = runner.micropython(vm)
+    path = [] if vm == "frozen" else [fw]  # sys.path entries before the script's own
     url = srv.base_url + "/api/readings"
-    work = os.path.join(work, "api")
+    work = os.path.join(work, "api-" + vm)
     os.makedirs(work, exist_ok=True)
     cfg = write_config(work, srv.base_url, srv.pki)
     token = os.path.join(work, "state", "token.json")
@@ -88,7 +92,7 @@ def measure(srv, work, fw):
         def ok(kb):
             if os.path.exists(token):
                 os.remove(token)  # a whole device sign-in every time
-            code = SIGNIN_THEN_CALLS % (fw, example, cfg, url, calls)
+            code = SIGNIN_THEN_CALLS % (path + [example], cfg, url, calls)
             return _run(_heap(mp, kb) + ["-c", code]).returncode == 0
 
         return _bisect(ok)
@@ -99,7 +103,7 @@ def measure(srv, work, fw):
 
     ours = os.path.join(work, "ours.py")
     with open(ours, "w") as f:
-        f.write(OURS % {"fw": fw, "config": cfg, "url": url, "calls": CALLS})
+        f.write(OURS % {"path": path, "config": cfg, "url": url, "calls": CALLS})
     ure = os.path.join(work, "urequests_calls.py")
     with open(ure, "w") as f:
         f.write(URE % {"token": token, "url": url, "calls": CALLS})
@@ -114,16 +118,20 @@ def measure(srv, work, fw):
     code = os.path.join(work, "imports.py")
     with open(code, "w") as f:
         f.write(
-            "import sys, gc\nsys.path.insert(0, %r)\nimport devauth.oauth.session\n"
-            "import devauth.net.http\n"
+            "import sys, gc\nsys.path[:0] = %r\nimport devauth.oauth.session\n"
+            "import devauth.net.http, json, select\n"
+            # the names' pool grown first: a new pool's block (its size doubles each time)
+            # would be counted here otherwise, wherever it happens to fall
+            "class O:\n    pass\nfor i in range(1200):\n    getattr(O, 'q%%d' %% i, None)\n"
             "gc.collect(); a = gc.mem_alloc()\nimport devauth.oauth.api\n"
-            "gc.collect(); print(gc.mem_alloc() - a)\n" % fw
+            "gc.collect(); print(gc.mem_alloc() - a)\n" % path
         )
     api_code = int(_run([mp, code]).stdout.strip() or -1)
     ours_code = os.path.join(work, "ours_code.py")
     with open(ours_code, "w") as f:  # the same script's imports only: its code on the heap
-        f.write(OURS.split("cfg = ")[0] % {"fw": fw} + "import devauth.oauth.api\n")
+        f.write(OURS.split("cfg = ")[0] % {"path": path} + "import devauth.oauth.api\n")
     return {
+        "vm": vm,
         "signin_heap_kb": signin_only,
         "signin_one_call_heap_kb": signin_one,
         "signin_ten_calls_heap_kb": signin_ten,
@@ -140,20 +148,22 @@ def measure(srv, work, fw):
 
 
 def report(r):
-    """The figures as lines for bench's printout."""
+    """The figures of one VM as lines for bench's printout."""
+    from devauth_tools.bench import LABELS
+
     return [
-        "API calls (session.request) against the dev server's API, unix port, .mpy:",
-        "  smallest heap, sign-in alone / then 1 call / then %d calls: %d / %d / %d KB"
+        "API calls (session.request) against the dev server's API, %s:" % LABELS[r["vm"]],
+        "  smallest heap, sign-in alone / then 1 call / then %d calls: %s / %s / %s KB"
         % (
             CALLS,
             r["signin_heap_kb"],
             r["signin_one_call_heap_kb"],
             r["signin_ten_calls_heap_kb"],
         ),
-        "  one API call after sign-in adds %d KB (API code loaded from .mpy: %d bytes)"
+        "  one API call after sign-in adds %s KB (the API code's import takes %d bytes)"
         % (r["one_call_adds_kb"], r["api_code_heap_bytes"]),
-        "  %d POSTs with a stored token: devauth %d KB heap (%d KB of it code from .mpy), "
-        "%d TLS handshake(s), verified; urequests (frozen) %d KB heap, %d handshakes, CERT_NONE"
+        "  %d POSTs with a stored token: devauth %s KB heap (%s KB of it to import the code), "
+        "%d TLS handshake(s), verified; urequests %s KB heap, %d handshakes, CERT_NONE"
         % (
             CALLS,
             r["ours_10_calls_heap_kb"],
@@ -165,19 +175,26 @@ def report(r):
     ]
 
 
-def main():
-    """Run the API figures alone (python -m devauth_tools.apibench)."""
+def main(argv=None):
+    """Run the API figures alone: python -m devauth_tools.apibench [--vm 32|frozen|64 ...]
+    (default: every VM built)."""
+    import argparse
     import tempfile
 
     from devauth_tools.dev_as import DevAS
 
+    p = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    p.add_argument("--vm", action="append", choices=runner.VMS, help="a VM (repeatable)")
+    vms = p.parse_args(argv).vm or [vm for vm in runner.VMS if runner.vm_built(vm)]
     work = tempfile.mkdtemp(prefix="devauth-apibench-")
     fw = os.path.join(work, "mpy")
     runner.compile_firmware(fw)
+    results = {}
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=0.2, interval=1, quiet=True) as srv:
-        r = measure(srv, work, fw)
-    print("\n".join(report(r)))
-    print(json.dumps(r))
+        for vm in vms:
+            results[vm] = r = measure(srv, work, fw, vm)
+            print("\n".join(report(r)), flush=True)
+    print(json.dumps(results))
     return 0
 
 

@@ -12,6 +12,8 @@ as it does on rp2; on the ESP32 (and in the other columns) mbedTLS has its own h
 
 Every heap figure is the smallest GC heap (`-X heapsize`, 1 KB steps, by bisection) in which the
 run succeeds, each run signing in afresh (no stored token) against `devauth dev-as` on loopback.
+The API call's figures (devauth_tools.apibench) are measured on the 32-bit VMs (.mpy and frozen)
+and the 64-bit one, beside the sign-in's.
 Figures, not pass/fail: a table (with the memory goals and by how much each is missed) and
 build/bench.json.
 """
@@ -42,7 +44,11 @@ GOALS = (
     ("frozen", "mirror", 28, "frozen, sign-in with the 128x64 screen and QR"),
     ("32", "mirror", 56, ".mpy, sign-in with the screen and QR (the ESP32's initial heap)"),
     ("32", "RS256", 64, ".mpy, RS256 private_key_jwt sign-in"),
+    # issue 17: what one API call after the sign-in adds to the smallest heap
+    ("frozen", "api_adds", 4, "frozen, one API call after the sign-in adds"),
+    ("32", "api_adds", 4, ".mpy, one API call after the sign-in adds"),
 )
+API_VMS = ("32", "frozen", "64")  # the API figures' VMs (not the Pico W model)
 # The sign-ins measured: figure -> (client authentication method, config overrides, mirrored).
 CASES = {
     "headless": ("none", {}, False),
@@ -289,6 +295,19 @@ def _kb(v):
     return "-" if v is None else "%d KB" % v
 
 
+def _api(key, fmt="%s KB"):
+    """A table cell from the VM's API figures (apibench.measure), "-" where none were taken."""
+
+    def cell(r):
+        api = r.get("api")
+        if not api:
+            return "-"
+        values = tuple("-" if api[k] is None else api[k] for k in key.split("/"))
+        return fmt % values
+
+    return cell
+
+
 def table(results):
     """The side-by-side table (one column per VM) -> lines."""
     vms = [vm for vm in ORDER if vm in results]
@@ -314,6 +333,20 @@ def table(results):
                 )
             ),
         ),
+        ("one API call after the sign-in adds", _api("one_call_adds_kb")),
+        (
+            "  sign-in alone / then 1 call / then 10 calls",
+            _api("signin_heap_kb/signin_one_call_heap_kb/signin_ten_calls_heap_kb", "%s/%s/%s KB"),
+        ),
+        ("  API code (heap its import takes)", _api("api_code_heap_bytes", "%s B")),
+        (
+            "10 API calls, token stored: heap, handshakes",
+            _api("ours_10_calls_heap_kb/ours_10_calls_handshakes", "%s KB, %s"),
+        ),
+        (
+            "  the same with urequests (CERT_NONE)",
+            _api("urequests_10_calls_heap_kb/urequests_10_calls_handshakes", "%s KB, %s"),
+        ),
         (
             "every client auth method at %s" % runner.DEFAULT_HEAP,
             lambda r: (
@@ -337,8 +370,10 @@ def table(results):
         if vm not in results:
             lines.append("goal %s <= %d KB: not measured (no %s VM)" % (what, goal, vm))
             continue
-        got = results[vm][figure]
-        if got is None:
+        got = results[vm].get(figure)
+        if got is None and figure.startswith("api"):
+            verdict = "not measured"
+        elif got is None:
             verdict = "does not sign in within %d KB" % HI_KB
         elif got <= goal:
             verdict = "%d KB: met" % got
@@ -387,11 +422,14 @@ def main(args=None):
     results = {}
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
-        for vm in vms:
-            results[vm] = Bench(srv, work, vm, fw).measure()
         from devauth_tools import apibench
 
-        api = apibench.measure(srv, work, fw)
+        for vm in vms:
+            results[vm] = Bench(srv, work, vm, fw).measure()
+            if vm in API_VMS:
+                print("bench: %s: API calls" % LABELS[vm], flush=True)
+                api = results[vm]["api"] = apibench.measure(srv, work, fw, vm)
+                results[vm]["api_adds"] = api["one_call_adds_kb"]
     from devauth_tools import jwtbench, screens, soak
 
     print("bench: JWT sign times, screens and QR (%s)" % LABELS[runner.vm_name()], flush=True)
@@ -417,8 +455,10 @@ def main(args=None):
     )
     if soaked:
         print("soak: " + soak.summary(soaked))
-    print()
-    print("\n".join(apibench.report(api)))
+    for vm in vms:
+        if results[vm].get("api"):
+            print()
+            print("\n".join(apibench.report(results[vm]["api"])))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
@@ -429,7 +469,7 @@ def main(args=None):
                 "jwt": jwt,
                 "screens": scr,
                 "soak": soaked,
-                "api": api,
+                "api": {vm: results[vm]["api"] for vm in vms if results[vm].get("api")},
             },
             f,
             indent=2,

@@ -13,7 +13,11 @@ steps, each one line, `ok` or `FAIL` with the cause and the fix:
    `ca_certificates`, as on the board), then discovery when `issuer` is set;
 3. device authorization: is the client accepted (`invalid_client`), the scope (`invalid_scope`)?
 4. first poll of the token endpoint, after the interval: `authorization_pending` is the good
-   answer; `unauthorized_client` means the client may not use the device grant.
+   answer; `unauthorized_client` means the client may not use the device grant;
+5. each API host named in `api_ca_certificates` (a `host` or `host:port` key; a host alone is
+   tried on 443): DNS, TCP, TLS with that host's trust anchors, presenting the client certificate
+   when one is configured, as the board's first API call does (RFC 8705 §3): steps `API DNS`,
+   `API TCP`, `API TLS`. A key of "*" (a file without a host) names no host: it is skipped.
 
 For client_secret_jwt / private_key_jwt an `invalid_client` is compared with the server's clock
 (its Date header): an assertion made more than a minute off the server's time is refused.
@@ -67,6 +71,9 @@ class Report:
 
     def ok(self, step, text):
         self.out("  ok    %-21s %s" % (step, text))
+
+    def skip(self, step, text):
+        self.out("  skip  %-21s %s" % (step, text))
 
     def fail(self, step, cause, fix):
         if cause.startswith(step + ": "):  # the firmware's message names the step too
@@ -159,12 +166,14 @@ def _steps(cfg, transport, clock, report, ui, sign_in):
         # the `error` field decides, whatever the status (GitHub answers errors with 200)
         token = flow.parse_token(flow.result(resp, "token endpoint"))
         report.ok(step, "the code was approved already: %s" % _token_text(token))
-        return 0
+        return _api_hosts(cfg, transport, report) or 0
     except DevauthError as e:
         error = getattr(e, "error", None)
         if error not in ("authorization_pending", "slow_down"):
             return _oauth_failure(cfg, e, step, clock, report)
     report.ok(step, "%s: the token endpoint accepts this client and waits for approval" % error)
+    if _api_hosts(cfg, transport, report):
+        return 1
     if not sign_in:
         report.say("devauth check: every step passed. --sign-in waits for you to approve a code.")
         return 0
@@ -234,8 +243,39 @@ def _endpoint_key(step):
 # -- DNS, TCP, TLS ---------------------------------------------------------------------------
 
 
-def _connection(cfg, transport, url, key, report, checked):
-    """DNS, TCP and TLS to the server of `url` (once per server) -> 1 on failure, else None."""
+def _api_hosts(cfg, transport, report):
+    """Each API host named in api_ca_certificates, with its own trust anchors and the client
+    certificate (devauth.oauth.api.Trust, as the board's API call makes it) -> 1 if one failed
+    (every host is tried), else None."""
+    from devauth.net.url import split_url
+    from devauth.oauth.api import Trust
+
+    failed = None
+    for name, cas in sorted((cfg.api_ca_certificates or {}).items()):
+        key = "api_ca_certificates" if name == "*" else "api_ca_certificates[%s]" % name
+        if name == "*":
+            report.skip("API host", '%s ("*") names no host to try: skipped' % key)
+            continue
+        try:
+            host, port = split_url("https://%s/" % name)[1:3]
+        except ValueError as e:
+            failed = report.fail(
+                "API host", "%s: the key %s" % (key, e), "name the host as host or host:port"
+            )
+            continue
+        if name == host:
+            report.say("  note  %s names no port: tried on 443" % key)
+        trust = Trust(cas, cfg.tls_client_certificate, cfg.tls_client_key, key)
+        url = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
+        if _connection(cfg, transport, url, key, report, set(), trust, step="API "):
+            failed = 1
+    return failed
+
+
+def _connection(cfg, transport, url, key, report, checked, trust=None, step=""):
+    """DNS, TCP and TLS to the server of `url` (once per server), trusting `trust`'s anchors
+    (default: the sign-in's, ca_certificates); `step` prefixes the steps' names -> 1 on
+    failure, else None."""
     from devauth.errors import DevauthError
     from devauth.net.url import split_url
 
@@ -247,63 +287,95 @@ def _connection(cfg, transport, url, key, report, checked):
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except OSError as e:
         return report.fail(
-            "DNS",
+            step + "DNS",
             "cannot resolve %s (%s)" % (host, e.strerror or e),
             "check the host name in %s (on the board, its network's DNS must know it too)" % key,
         )
     family, _, _, _, address = infos[0]
-    report.ok("DNS", "%s -> %s" % (host, address[0]))
+    report.ok(step + "DNS", "%s -> %s" % (host, address[0]))
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(cfg.timeout)
     try:
         sock.connect(address)
     except ConnectionRefusedError:
         return report.fail(
-            "TCP",
+            step + "TCP",
             "%s port %d refused the connection" % (host, port),
             "check the port in %s and that the server listens there" % key,
         )
     except OSError as e:
         return report.fail(
-            "TCP",
+            step + "TCP",
             "no connection to %s port %d (%s)" % (host, port, e.strerror or e),
             "check the address and port in %s, and any firewall between" % key,
         )
     finally:
         sock.close()
-    report.ok("TCP", "%s port %d accepts connections" % (host, port))
+    report.ok(step + "TCP", "%s port %d accepts connections" % (host, port))
     if scheme != "https":
-        report.ok("TLS", "none: %s is http:// (allow_insecure_http)" % key)
+        report.ok(step + "TLS", "none: %s is http:// (allow_insecure_http)" % key)
         return None
-    try:  # the firmware's HTTPS client: the handshake exactly as the board makes it
-        transport.get("%s://%s:%d/" % (scheme, host, port))
+    trust = trust or transport  # the client is the sign-in's Trust (anchors, client certificate)
+    try:  # the firmware's HTTPS client: the handshake exactly as the board makes it; the reply's
+        # head is enough (a page bigger than the client's buffer is no TLS failure)
+        root = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
+        transport.request("GET", root, None, (), None, trust, True, True)
     except DevauthError as e:
-        return report.fail("TLS", str(e), tls_fix(host, port, cfg.ca_certificates))
-    anchors = ", ".join(chain.subject(der) for der in cfg.ca_certificates)
-    report.ok("TLS", "server certificate for %s verified by ca_certificates (%s)" % (host, anchors))
+        return report.fail(step + "TLS", str(e), tls_fix(host, port, trust))
+    finally:
+        transport.close()
+    anchors = ", ".join(chain.subject(der) for der in trust.ca_certificates)
+    text = "server certificate for %s verified by %s (%s)" % (host, trust.name, anchors)
+    if trust.client_certificate:
+        text += "; client certificate %s presented" % chain.subject(trust.client_certificate)
+    report.ok(step + "TLS", text)
     return None
 
 
-def tls_fix(host, port, ca_certificates):
-    """What to do when the server certificate is rejected: the CA, or the host name."""
+def tls_fix(host, port, trust):
+    """What to do when a TLS connection failed: the CA, the host name or the client certificate.
+    `trust`: the anchors (`ca_certificates`), client certificate and config key (`name`) tried."""
     try:
         sent = chain.presented(host, port)
     except chain.ChainError:
         return "the server did not complete a TLS handshake on port %d: is it an https port?" % port
-    ctx = _trusting(ca_certificates)
+    sign_in = trust.name == "ca_certificates"
+    ctx = _trusting(trust.ca_certificates)
     ctx.check_hostname = False
     try:
-        with socket.create_connection((host, port), timeout=10) as raw:
-            with ctx.wrap_socket(raw):
-                pass
+        _handshake(ctx, host, port)
     except ssl.SSLCertVerificationError:
-        return (
-            "ca_certificates is not the CA that signs this server (it presents %s): devauth "
-            "init saves the right one" % " <- ".join(chain.subject(der) for der in sent)
+        return "%s is not the CA that signs this server (it presents %s): %s" % (
+            trust.name,
+            " <- ".join(chain.subject(der) for der in sent),
+            "devauth init saves the right one" if sign_in else "name the root of that chain there",
         )
     except (OSError, ssl.SSLError):
-        return "the server refused the handshake: for tls_client_auth, check the client certificate"
-    return "the certificate is not for %s: use a host name it names in the endpoint URLs" % host
+        pass
+    else:
+        ctx.check_hostname = True
+        try:
+            _handshake(ctx, host, port)
+        except ssl.SSLCertVerificationError:
+            where = "the endpoint URLs" if sign_in else "the API's URLs and api_ca_certificates"
+            return "the certificate is not for %s: use a host name it names in %s" % (host, where)
+        except (OSError, ssl.SSLError):
+            pass
+    # the server certificate is not the trouble: the server refused this client (RFC 8705)
+    if trust.client_certificate:
+        return "the server refused the client certificate %s: is it the one registered?" % (
+            chain.subject(trust.client_certificate)
+        )
+    return (
+        "the server refused the connection: does it require a client certificate "
+        "(tls_client_certificate, tls_client_key)?"
+    )
+
+
+def _handshake(ctx, host, port):
+    with socket.create_connection((host, port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host):
+            pass
 
 
 def _trusting(ca_certificates):

@@ -23,7 +23,6 @@ import tempfile
 import time
 
 from devauth_tools import runner
-from devauth_tools.dev_as import DevAS
 from devauth_tools.devconfig import write_config
 
 BENCH_JSON = os.path.join(runner.REPO, "build", "bench.json")
@@ -113,6 +112,8 @@ def measure(count=200, heap_kb=None, heap_min_kb=None, fw=None, work=None, quiet
     if fw is None:
         fw = os.path.join(work, "mpy")
         runner.compile_firmware(fw)
+    from devauth_tools.dev_as import DevAS
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=0, interval=1, quiet=quiet) as srv:
         if heap_kb is None:
             if heap_min_kb is None:

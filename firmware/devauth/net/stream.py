@@ -1,20 +1,16 @@
-"""A reply body read after its headers: whole into the client's reply buffer (bounded), or in
-parts into the caller's buffer or a file, never held whole.
-
-For the application's API calls (devauth.oauth.api), which ask devauth.net.http for the status
-and headers only (`stream=True`); loaded with them, never by a sign-in. The framing is the
-client's (Content-Length, chunked, or to the end of the connection), each framing line bounded
-by the client's line reader; this module reads the client's own connection and reply buffer.
+"""A reply body read after its headers in parts, into the caller's buffer or a file, never held
+whole: an API call with `stream=True` (devauth.oauth.api), which asks devauth.net.http for the
+status and headers only. Loaded for such a call alone: neither a sign-in nor an API call read
+whole (by the client's own reader) loads it. The framing is the client's (Content-Length,
+chunked, or to the end of the connection), each framing line bounded by the client's line
+reader; this module reads the client's own connection.
 """
 
 from devauth.errors import NetworkError, ProtocolError
 from devauth.net.http import MAX_HEADERS, MAX_LINE, _network
+from devauth.net.url import decimal
 
 _TO_EOF = -1  # no Content-Length, not chunked: the body runs to the end of the connection
-
-
-class BodyTooLarge(ProtocolError):
-    """The reply body is over the client's bound and was not asked for as a stream."""
 
 
 class Body:
@@ -38,10 +34,11 @@ class Body:
             self._chunked = True
             self._left = 0  # of the current chunk
         elif cl is not None:
-            if not cl.isdigit() or len(cl) > 12:
+            n = decimal(cl, 12)  # the one digit check (str.isdigit() takes "²", int() does not)
+            if n is None:
                 client.close()
                 raise ProtocolError("reply has a bad Content-Length")
-            self._left = int(cl)
+            self._left = n
         else:
             self._left = _TO_EOF
         if not self._left and not self._chunked:
@@ -89,26 +86,6 @@ class Body:
             if not self._left and not self._chunked:
                 self._finish(True)
         return n
-
-    def read(self):
-        """The whole body, up to the client's bound -> bytes; BodyTooLarge past it (the
-        connection is closed, the rest unread)."""
-        limit = self._client.max_body
-        if self._left > limit and not self._chunked:
-            self.close()
-            raise BodyTooLarge(
-                "reply body of %d bytes is over the %d-byte limit" % (self._left, limit)
-            )
-        view = memoryview(self._client._buf)  # the client's reply buffer, reused
-        n = 0
-        while True:
-            got = self.readinto(view[n:] if n < limit else view[:1])
-            if not got:
-                return bytes(view[:n])
-            if n >= limit:
-                self.close()
-                raise BodyTooLarge("reply body is over the %d-byte limit" % limit)
-            n += got
 
     def save(self, path, buf):
         """Write the rest of the body to the file `path`, through `buf` -> bytes written.

@@ -3,7 +3,9 @@
     r = session.request("POST", "https://api.example.com/v1/readings", json={"t": 21.5})
     r.status, r.json()
 
-Loaded on first use by `Session.request`: a sign-in never has this module on the heap.
+Loaded on first use by `Session.request`: a sign-in never has this module on the heap. A reply
+is read whole by the HTTP client's own reader (as the sign-in's replies are); the streaming
+reader (devauth.net.stream) is loaded only for `stream=True`.
 
 - The token goes in the `Authorization: Bearer` header (RFC 6750 §2.1), never in a URL or a body,
   over the same verified TLS, timeouts and bounded reads as the OAuth requests; `http://` is
@@ -18,8 +20,8 @@ Loaded on first use by `Session.request`: a sign-in never has this module on the
   401 is an `APIError`. `403 insufficient_scope` is an `InsufficientScope` naming the scope the
   server asks for, without a retry. `invalid_grant` on that refresh starts a new device sign-in,
   as everywhere (devauth.oauth.session).
-- Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is an error
-  unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
+- Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is a
+  `BodyTooLarge` unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
 - One connection at a time, kept alive across calls to one host. A kept-alive connection the
   server has closed is detected before sending; if it fails anyway before any reply, only an
   idempotent request (RFC 9110 §9.2.2) is sent again: a POST is never sent twice unknowingly.
@@ -29,14 +31,11 @@ import json as _json
 
 from devauth.errors import ConfigError, DevauthError, NetworkError, ProtocolError
 from devauth.net.http import FORM, HTTPClient
-from devauth.net.stream import Body, BodyTooLarge
 from devauth.net.url import encode, split_url
+from devauth.oauth.steps import ENSURE
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-IDEMPOTENT = ("GET", "PUT", "DELETE")
-JSON = "application/json"
-OCTETS = "application/octet-stream"
-_OURS = ("authorization", "host", "content-length", "transfer-encoding")  # set here, not by callers
+# No tables at module level: a constant inside a function costs the heap no more, and the
+# module's names do not join the heap's for good (each name of a loaded .mpy is interned).
 
 
 class APIError(DevauthError):
@@ -58,6 +57,10 @@ class InsufficientScope(APIError):
     def __init__(self, message, scope):
         super().__init__(message, 403, "insufficient_scope")
         self.scope = scope
+
+
+class BodyTooLarge(ProtocolError):
+    """The reply body is over the client's bound and was not asked for as a stream."""
 
 
 class Trust:
@@ -110,8 +113,14 @@ class Reply:
             self._body.close()
 
 
-def request(session, method, url, json=None, data=None, body=None, headers=None, stream=False):
-    """Send `method` to `url` with the access token -> Reply. See the module docstring."""
+def request_steps(
+    session, method, url, json=None, data=None, body=None, headers=None, stream=False
+):
+    """Send `method` to `url` with the access token -> Reply. See the module docstring.
+
+    Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
+    step of the session's transport. The asyncio client (`streams` False: it reads each reply
+    whole, bounded) has no streamed replies yet."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -119,8 +128,10 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
             "and follows redirects with the token)"
         )
     method = method.upper()
-    if method not in METHODS:
-        raise APIError("request: method %s is not one of %s" % (method[:10], ", ".join(METHODS)))
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise APIError(
+            "request: method %s is not one of GET, POST, PUT, PATCH, DELETE" % method[:10]
+        )
     payload, ctype = _payload(method, json, data, body)
     extra = _headers(headers)
     for name, _ in extra:
@@ -131,17 +142,20 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
     except ValueError as e:
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
-    resend = method in IDEMPOTENT
-    rec = session.ensure()  # refreshed first when within the margin
-    args = (client, method, url, payload, extra, ctype, trust, resend, stream)
-    reply = _send(rec["access_token"], *args)
+    resend = method in ("GET", "PUT", "DELETE")  # idempotent (RFC 9110 §9.2.2)
+    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
+    if stream and whole:
+        raise APIError("request: stream=True is not available on the asyncio client")
+    rec = yield (ENSURE, None)  # refreshed first when within the margin
+    args = (client, method, url, payload, extra, ctype, trust, resend, stream, whole)
+    reply = yield from _send(rec["access_token"], *args)
     if reply.status == 401:
         # RFC 6750 §3.1 invalid_token (or no reason): the token may have been revoked or may
         # have expired early. One refresh, one retry with the same body; never a loop.
-        rec = session.ensure(rec["access_token"])
-        reply = _send(rec["access_token"], *args)
+        rec = yield (ENSURE, rec["access_token"])
+        reply = yield from _send(rec["access_token"], *args)
         if reply.status == 401:
-            error, _ = _challenge(reply)
+            error = _param(reply, "error")
             raise APIError(
                 "API at %s refused the token after a refresh (HTTP 401%s)"
                 % (host, " " + error if error else ""),
@@ -149,8 +163,8 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
                 error,
             )
     if reply.status == 403:
-        error, scope = _challenge(reply)
-        if error == "insufficient_scope":
+        scope = _param(reply, "scope")
+        if _param(reply, "error") == "insufficient_scope":
             raise InsufficientScope(
                 "API at %s needs scope %s (HTTP 403 insufficient_scope)" % (host, scope or "?"),
                 scope,
@@ -158,26 +172,52 @@ def request(session, method, url, json=None, data=None, body=None, headers=None,
     return reply
 
 
-def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
-    hdrs = [("Authorization", "Bearer " + _bearer(token))]
+def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream, whole):
+    # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
+    if not _printable(token, False):
+        raise ProtocolError("the access token has characters a Bearer header cannot carry")
+    hdrs = [("Authorization", "Bearer " + token)]
     hdrs.extend(extra)
     if not resend:
         _drop_if_closed(client)
     try:
-        r = client.request(method, url, payload, hdrs, ctype, trust, resend, True)
+        r = yield ("request", (method, url, payload, hdrs, ctype, trust, resend, not whole))
     except NetworkError as e:
         if resend:
             raise
         # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
         raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
-    body = Body(client, r.status, r.headers)
+    if whole:  # read whole, bounded, by the (asyncio) client; copied out of its reply buffer
+        return Reply(r.status, r.headers, bytes(r.body))
     if stream and r.status not in (401, 403):
-        return Reply(r.status, r.headers, None, body)
+        from devauth.net.stream import Body
+
+        return Reply(r.status, r.headers, None, Body(client, r.status, r.headers))
+    return Reply(r.status, r.headers, _whole(client, r.status, r.headers))
+
+
+def _whole(client, status, headers):
+    """The reply body read whole into the client's buffer, bounded, by the client's own reader
+    (the sign-in's) -> bytes. The connection is kept as after any reply, or closed."""
     try:
-        content = body.read()
-    except BodyTooLarge as e:
-        raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
-    return Reply(r.status, r.headers, content)
+        if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
+            body, framed = b"", True
+        else:
+            body, framed = client._read_body(headers)
+            body = bytes(body)
+    except ProtocolError as e:
+        client.close()
+        if str(e).startswith("reply body"):  # over the client's bound (devauth.net.http)
+            raise BodyTooLarge("API %s (read it with stream=True)" % e) from None
+        raise
+    except BaseException:
+        client.close()
+        raise
+    client._busy = False
+    client.requests += 1
+    if not framed or "close" in headers.get("connection", "").lower():
+        client.close()
+    return body
 
 
 def _drop_if_closed(client):
@@ -201,24 +241,21 @@ def _payload(method, json, data, body):
     if len(given) > 1:
         raise APIError("request: give one of json, data or body")
     if json is not None:
-        return _json.dumps(json).encode(), JSON
+        return _json.dumps(json).encode(), "application/json"
+    ctype = "application/octet-stream"
     if data is not None:
         if isinstance(data, dict):
             data = list(data.items())
         if isinstance(data, list):
             return encode(data), FORM
-        return _bytes(data), FORM
-    if body is not None:
-        return _bytes(body), OCTETS
-    # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
-    return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
-
-
-def _bytes(b):
-    if isinstance(b, str):
-        return b.encode()
-    if isinstance(b, (bytes, bytearray, memoryview)):
-        return bytes(b)
+        body, ctype = data, FORM  # a form already encoded
+    elif body is None:
+        # A request that carries content says how long it is, even when empty (RFC 9110 §8.6).
+        return (b"", None) if method in ("POST", "PUT", "PATCH") else (None, None)
+    if isinstance(body, str):
+        return body.encode(), ctype
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body), ctype
     raise APIError("request: a body must be bytes or str")
 
 
@@ -229,7 +266,7 @@ def _headers(headers):
     pairs = headers.items() if isinstance(headers, dict) else headers or ()
     for name, value in pairs:
         name, value = str(name), str(value)
-        if name.lower() in _OURS:
+        if name.lower() in ("authorization", "host", "content-length", "transfer-encoding"):
             raise APIError("request: header %s is set by devauth" % name[:40])
         if not name or not _printable(name + value, True):
             raise APIError("request: header %s has a line break or control character" % name[:40])
@@ -242,13 +279,6 @@ def _printable(s, space):
         if not (" " < ch <= "~" or (space and ch in " \t")):
             return False
     return True
-
-
-def _bearer(token):
-    # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
-    if not _printable(token, False):
-        raise ProtocolError("the access token has characters a Bearer header cannot carry")
-    return token
 
 
 def _trust(session, host, port):
@@ -274,14 +304,10 @@ def _trust(session, host, port):
     return trust
 
 
-def _challenge(reply):
-    """(error, scope) from the reply's `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3)."""
+def _param(reply, name):
+    """An auth-param's value (quoted-string or token) in the reply's `WWW-Authenticate: Bearer`
+    challenge (RFC 6750 §3), or None."""
     value = reply.headers.get("www-authenticate", "")
-    return _param(value, "error"), _param(value, "scope")
-
-
-def _param(value, name):
-    """An auth-param's value (quoted-string or token) in a challenge, or None."""
     i = 0
     key = name + "="
     while True:

@@ -42,8 +42,14 @@ def apply(config, form, now=None):
 
 def post(config, transport, url, form, now=None):
     """POST `form` to `url` with this client's authentication -> http.Response."""
+    return transport.post_form(*post_step(config, url, form, now)[1])
+
+
+def post_step(config, url, form, now=None):
+    """The step (devauth.oauth.steps) that POSTs `form` to `url` with this client's
+    authentication: `resp = yield post_step(...)`."""
     headers = apply(config, form, now)
-    return transport.post_form(url, encode(form), headers)
+    return ("post_form", (url, encode(form), headers))
 
 
 def _assertion(config, now):

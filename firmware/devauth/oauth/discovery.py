@@ -20,6 +20,7 @@ import hashlib
 from devauth.errors import DevauthError, ProtocolError
 from devauth.net.url import split_url
 from devauth.oauth import tokens
+from devauth.oauth.steps import run
 
 _ENDPOINTS = ("device_authorization_endpoint", "token_endpoint", "revocation_endpoint")
 
@@ -39,10 +40,14 @@ def well_known_urls(issuer):
 
 
 def fetch(config, transport):
+    return run(fetch_steps(config), transport, None)
+
+
+def fetch_steps(config):
     """GET the issuer's metadata -> dict; DevauthError naming the URL when none is found."""
     last = None
     for url in well_known_urls(config.issuer):
-        resp = transport.get(url)
+        resp = yield ("get", (url,))
         if resp.status != 200:
             last = "HTTP %d from %s" % (resp.status, url)
             continue
@@ -113,13 +118,18 @@ def apply(config, meta):
 
 
 def configure(config, transport, say=None):
-    """Resolve the endpoints: from the cache in state_dir, else from the server (then cached)."""
+    return run(configure_steps(config, say), transport, None)
+
+
+def configure_steps(config, say=None):
+    """Resolve the endpoints: from the cache in state_dir, else from the server (then cached).
+    Steps (devauth.oauth.steps): `configure` runs them blocking, devauth.aio on asyncio."""
     if not config.issuer:
         return
     made = fingerprint(config)
     meta = tokens.read(config.state_dir, tokens.METADATA, say)
     if meta is None or meta.get("issuer") != config.issuer or meta.get("config") != made:
-        meta = fetch(config, transport)
+        meta = yield from fetch_steps(config)
         keep = {"issuer": meta["issuer"], "config": made}
         for key in _ENDPOINTS + ("mtls_endpoint_aliases",):
             if meta.get(key) is not None:

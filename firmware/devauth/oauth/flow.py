@@ -9,6 +9,10 @@ extra parameters), `transport` (`post_form(url, body, headers) -> Response`), `c
 (a devauth.observer.Observer: the screen and console). Tests drive it with a fake transport and
 a fake clock, without sockets or sleeping.
 
+The rules live in `request_code_steps` and `poll_steps`, generators that never sleep or send:
+they yield each request and wait (devauth.oauth.steps). `request_code` and `poll` run them with
+blocking calls; devauth.aio runs the same generators on asyncio.
+
 Real servers bend the RFC; what is accepted, and from whom (see examples/README.md):
 - the `error` field decides on any status: GitHub says 200, Google 428/403, Auth0 403/429,
   Dex (before 2025) 401, Keycloak 400;
@@ -33,6 +37,7 @@ from devauth.errors import (
 )
 from devauth.net.url import decimal
 from devauth.oauth import auth
+from devauth.oauth.steps import SLEEP, run
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
@@ -78,19 +83,25 @@ class DeviceFlow:
     # -- RFC 8628 §3.1: device authorization request -----------------------------------------
 
     def request_code(self):
+        return run(self.request_code_steps(), self.transport, self.clock)
+
+    def request_code_steps(self):
         """POST client_id, scope and the extra parameters (Auth0 `audience`, RFC 8707
         `resource`) to the device authorization endpoint -> DeviceCode."""
         form = []
         if self.config.scope:
             form.append(("scope", self.config.scope))
         form.extend(self.config.extra_params)
-        resp = self._post(self.config.device_authorization_endpoint, form)
+        resp = yield self._post(self.config.device_authorization_endpoint, form)
         obj = result(resp, "device authorization")
         return parse_device_code(obj, self.config.allow_insecure_http)
 
     # -- RFC 8628 §3.4-3.5: poll the token endpoint ----------------------------------------
 
     def poll(self, code):
+        return run(self.poll_steps(code), self.transport, self.clock)
+
+    def poll_steps(self, code):
         """Poll until the person approves -> Token; raises AccessDenied, ExpiredToken, ...
 
         `code.expires_in` counts from now (a resumed code passes the time it has left).
@@ -108,14 +119,15 @@ class DeviceFlow:
             wait_ms = max(interval, backoff) * 1000
             if clock.ticks_diff(clock.ticks_ms(), started) + wait_ms >= deadline_ms:
                 raise _expired()
-            self._wait(wait_ms, started, deadline_ms)
+            yield from self._wait(wait_ms, started, deadline_ms)
             if clock.ticks_diff(clock.ticks_ms(), started) >= deadline_ms:
                 # The wait ran long (the board rejoined Wi-Fi inside it): the code is dead.
                 raise _expired()
             form = [("grant_type", grant_type), (param, code.device_code)]
             form.extend(self.config.token_params)
             try:
-                obj, error = reply(self._post(self.config.token_endpoint, form), "token endpoint")
+                resp = yield self._post(self.config.token_endpoint, form)
+                obj, error = reply(resp, "token endpoint")
             except DevauthError as e:
                 if not e.retry:
                     raise
@@ -149,10 +161,10 @@ class DeviceFlow:
 
     def _post(self, url, form):
         # JWT client authentication needs the wall clock (None until it is set)
-        return auth.post(self.config, self.transport, url, form, self.clock.unix_time())
+        return auth.post_step(self.config, url, form, self.clock.unix_time())
 
     def _wait(self, ms, started, deadline_ms):
-        """Sleep `ms` in slices of at most a second, telling the observer the time left."""
+        """Wait `ms` in slices of at most a second, telling the observer the time left."""
         clock = self.clock
         until = clock.ticks_add(clock.ticks_ms(), ms)
         while True:
@@ -161,7 +173,7 @@ class DeviceFlow:
             if left <= 0:
                 return
             self.observer.tick((deadline_ms - clock.ticks_diff(now, started)) // 1000)
-            clock.sleep_ms(min(left, 1000))
+            yield (SLEEP, min(left, 1000))
 
 
 # -- response validation -------------------------------------------------------------------

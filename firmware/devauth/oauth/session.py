@@ -10,11 +10,15 @@ Stored tokens live in config.state_dir (devauth.oauth.tokens). An access token w
 rotated refresh token when the server sends one; `invalid_grant` on refresh starts a new device
 sign-in. A device code being polled is stored too, so a reboot resumes polling with the same
 code on screen.
+
+The rules are the `*_steps` generators (devauth.oauth.steps): `ensure`, `refresh`, `sign_in`,
+`sign_out` and `request` run them with blocking calls; devauth.aio runs the same ones on asyncio.
 """
 
 from devauth.errors import DevauthError, OAuthError
 from devauth.oauth import auth, tokens
 from devauth.oauth.flow import MAX_BACKOFF, result
+from devauth.oauth.steps import SLEEP, run
 
 REFRESH_MARGIN = 60  # seconds before expiry at which the access token is refreshed
 
@@ -47,6 +51,12 @@ class Session:
         exp, now = rec.get("expires_at"), self._now()
         return None if exp is None or now is None else exp - now
 
+    def due_in(self, rec):
+        """Seconds until `rec` is due for refresh (at least 30; an hour when its expiry is
+        unknown): how long a driver sleeps before asking `ensure` again."""
+        left = self.seconds_left(rec)
+        return 3600 if left is None else max(30, left - REFRESH_MARGIN)
+
     def access_token(self):
         """A valid access token (str): stored, refreshed, or from a new device sign-in."""
         return self.ensure()["access_token"]
@@ -58,32 +68,46 @@ class Session:
         when due, and once more on a 401. The code is devauth.oauth.api, imported on first use."""
         from devauth.oauth import api
 
-        return api.request(self, *args, **kw)
+        return self._run(api.request_steps(self, *args, **kw))
 
     def ensure(self, refused=None):
+        return self._run(self.ensure_steps(refused))
+
+    def fresh(self, refused=None):
+        """The stored record when it needs no refresh (see `ensure_steps`), else None."""
+        rec = self.stored()
+        return rec if self._usable(rec, refused) else None
+
+    def _usable(self, rec, refused):
+        return self.valid(rec) and (refused is None or rec["access_token"] != refused)
+
+    def ensure_steps(self, refused=None):
         """The token record, refreshing or signing in as needed. `refused`: an access token a
         resource server refused (401); it is refreshed even if its expiry says it is valid,
         unless the stored token is already another one."""
         rec = self.stored()
-        if self.valid(rec) and (refused is None or rec["access_token"] != refused):
+        if self._usable(rec, refused):
             return rec
         if rec is not None and rec.get("refresh_token"):
             try:
-                return self._retrying(self.refresh, rec)
+                return (yield from self._retrying(self.refresh_steps, rec))
             except OAuthError as e:
                 if e.error != "invalid_grant":
                     raise
                 self.ui.say("Sign-in expired (%s): signing in again." % e.error)
                 tokens.delete(self.config.state_dir, tokens.TOKEN)
-        return self.sign_in()
+        return (yield from self.sign_in_steps())
 
     def refresh(self, rec):
+        return self._run(self.refresh_steps(rec))
+
+    def refresh_steps(self, rec):
         """RFC 6749 §6: a new access token from the refresh token; the record is saved."""
         from devauth.oauth.flow import parse_token, result
 
         form = [("grant_type", "refresh_token"), ("refresh_token", rec["refresh_token"])]
         form.extend(self.config.token_params)  # e.g. Entra v1's resource
-        resp = auth.post(self.config, self.transport, self.config.token_endpoint, form, self._now())
+        resp = yield auth.post_step(self.config, self.config.token_endpoint, form, self._now())
         token = parse_token(result(resp, "refresh"))  # GitHub: errors with HTTP 200, forms
         if token.refresh_token is None:  # no rotation: the old refresh token stays valid
             token.refresh_token = rec["refresh_token"]
@@ -92,6 +116,9 @@ class Session:
         return new
 
     def sign_in(self):
+        return self._run(self.sign_in_steps())
+
+    def sign_in_steps(self):
         """A device sign-in (resuming a stored pending code if one is still valid)."""
         from devauth.oauth.flow import DeviceFlow
 
@@ -100,13 +127,13 @@ class Session:
         code = self._resume()
         if code is None:
             self.ui.requesting()
-            code = self._retrying(flow.request_code)
+            code = yield from self._retrying(flow.request_code_steps)
             now = self._now()
             if now is not None:  # without a wall clock a pending code cannot be resumed
                 tokens.write(state, tokens.PENDING, _pending(code, now))
         self.ui.show_code(code)
         try:
-            token = flow.poll(code)
+            token = yield from flow.poll_steps(code)
         except OAuthError:
             # The server ended this code: denied, expired, or refused it (invalid_grant,
             # invalid_request: e.g. spent on a token reply that was lost). Resuming it after a
@@ -119,6 +146,9 @@ class Session:
         return rec
 
     def sign_out(self):
+        return self._run(self.sign_out_steps())
+
+    def sign_out_steps(self):
         """Revoke the tokens (RFC 7009) where the server has a revocation endpoint; delete them.
 
         The stored tokens are deleted even when revocation fails (the error is raised after).
@@ -133,7 +163,7 @@ class Session:
                     continue
                 form = [("token", rec[name]), ("token_type_hint", name)]
                 try:
-                    resp = auth.post(self.config, self.transport, url, form, self._now())
+                    resp = yield auth.post_step(self.config, url, form, self._now())
                     if resp.status != 200:  # RFC 7009 §2.2: 200 whether or not it was valid
                         result(resp, "revocation")  # raises what the reply says
                 except DevauthError as e:
@@ -145,13 +175,17 @@ class Session:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _retrying(self, fn, *args):
-        """fn(*args), tried up to 4 times while the network or the server fails (2, 4, 8 s)."""
+    def _run(self, steps):
+        """Run `steps` with blocking calls; a token the steps need comes from `ensure`."""
+        return run(steps, self.transport, self.clock, self.ensure)
+
+    def _retrying(self, steps, *args):
+        """steps(*args), tried up to 4 times while the network or the server fails (2, 4, 8 s)."""
         pause = 2
         attempts = 4
         for attempt in range(attempts):
             try:
-                return fn(*args)
+                return (yield from steps(*args))
             except DevauthError as e:
                 if not e.retry or attempt == attempts - 1:
                     raise
@@ -159,7 +193,7 @@ class Session:
                 # 999999 must not freeze the device for days.
                 wait = min(MAX_BACKOFF, max(pause, e.retry_after or 0))
                 self.ui.retrying(e.short + ": " + str(e), wait)
-                self.clock.sleep_ms(wait * 1000)
+                yield (SLEEP, wait * 1000)
                 pause *= 2
 
     def _resume(self):

@@ -58,45 +58,47 @@ One module per concern; dependencies point one way:
 - `cli`        the command line
 """
 
-from devauth_tools.dev_as.cli import add_parser, build_parser, main
-from devauth_tools.dev_as.clients import (
-    JWT_KEY_CLIENTS,
-    Client,
-    ClientAssertionAuth,
-    authenticate_client_secret_basic,
-    authenticate_tls_client_auth,
-    basic_credentials,
-    default_clients,
-    load_client_keys,
-)
-from devauth_tools.dev_as.constants import (
-    ACCESS_TOKEN_EXPIRES_IN,
-    AUTH_METHODS,
-    CLIENT_SECRET,
-    DEFAULT_SCOPE,
-    DEV_USER,
-    DEVICE_AUTHZ_PATH,
-    JWT_LEEWAY,
-    JWT_METHODS,
-    JWT_SECRET,
-    JWT_SIGNING_ALGS,
-    MAX_ASSERTION_LIFETIME,
-    METADATA_PATHS,
-    REVOKE_PATH,
-    STATS_PATH,
-    SUPPORTED_SCOPES,
-    TOKEN_PATH,
-    USER_AUTHZ_PATH,
-)
-from devauth_tools.dev_as.devas import DevAS
-from devauth_tools.dev_as.pages import FAIL_HTML, create_app
-from devauth_tools.dev_as.server import (
-    HANDSHAKE_TIMEOUT,
-    IDLE_TIMEOUT,
-    MAX_DRAIN,
-    make_tls_context,
-)
-from devauth_tools.dev_as.store import STATS_KEYS, normalize_user_code
+# Each name is loaded from its module on first use (PEP 562): `devauth --help` and
+# `devauth run` do not import Flask and Authlib.
+_FROM = {
+    "ACCESS_TOKEN_EXPIRES_IN": "constants",
+    "AUTH_METHODS": "constants",
+    "CLIENT_SECRET": "constants",
+    "Client": "clients",
+    "ClientAssertionAuth": "clients",
+    "DEFAULT_SCOPE": "constants",
+    "DEVICE_AUTHZ_PATH": "constants",
+    "DEV_USER": "constants",
+    "DevAS": "devas",
+    "FAIL_HTML": "pages",
+    "HANDSHAKE_TIMEOUT": "server",
+    "IDLE_TIMEOUT": "server",
+    "JWT_KEY_CLIENTS": "clients",
+    "JWT_LEEWAY": "constants",
+    "JWT_METHODS": "constants",
+    "JWT_SECRET": "constants",
+    "JWT_SIGNING_ALGS": "constants",
+    "MAX_ASSERTION_LIFETIME": "constants",
+    "MAX_DRAIN": "server",
+    "METADATA_PATHS": "constants",
+    "REVOKE_PATH": "constants",
+    "STATS_KEYS": "store",
+    "STATS_PATH": "constants",
+    "SUPPORTED_SCOPES": "constants",
+    "TOKEN_PATH": "constants",
+    "USER_AUTHZ_PATH": "constants",
+    "add_parser": "cli",
+    "authenticate_client_secret_basic": "clients",
+    "authenticate_tls_client_auth": "clients",
+    "basic_credentials": "clients",
+    "build_parser": "cli",
+    "create_app": "pages",
+    "default_clients": "clients",
+    "load_client_keys": "clients",
+    "main": "cli",
+    "make_tls_context": "server",
+    "normalize_user_code": "store",
+}
 
 __all__ = [
     "ACCESS_TOKEN_EXPIRES_IN",
@@ -137,3 +139,14 @@ __all__ = [
     "make_tls_context",
     "normalize_user_code",
 ]
+
+
+def __getattr__(name):
+    mod = _FROM.get(name)
+    if mod is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    import importlib
+
+    value = getattr(importlib.import_module("devauth_tools.dev_as." + mod), name)
+    globals()[name] = value
+    return value

@@ -6,9 +6,7 @@ import signal
 import sys
 import threading
 
-from devauth_tools.dev_as.constants import ACCESS_TOKEN_EXPIRES_IN, USER_AUTHZ_PATH
-from devauth_tools.dev_as.devas import DevAS
-from devauth_tools.dev_as.quirks import NAMES as QUIRKS
+from devauth_tools.dev_as.constants import ACCESS_TOKEN_EXPIRES_IN, QUIRKS, USER_AUTHZ_PATH
 
 DESCRIPTION = (
     "Local OAuth 2.0 Device Authorization Grant server (RFC 8628) over HTTPS, "
@@ -115,6 +113,8 @@ def run(args, parser):
         parser.error("--access-token-lifetime must be at least 1")
     if args.mtls_port is not None and args.mtls_port < 0:
         parser.error("--mtls-port must be 0 (a free port) or a port number")
+    from devauth_tools.dev_as.devas import DevAS  # Flask and Authlib: loaded to serve only
+
     srv = DevAS(
         args.state_dir,
         host=args.host,

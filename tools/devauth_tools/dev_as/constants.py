@@ -30,3 +30,6 @@ JWT_SIGNING_ALGS = ["HS256", "RS256", "ES256"]
 JWT_LEEWAY = 60  # seconds of clock skew allowed for exp, iat and nbf
 MAX_ASSERTION_LIFETIME = 3600  # a client assertion's exp may be at most this far ahead
 DEV_USER = "devauth-dev-user"
+
+# `--quirks NAME`: providers whose reply shapes dev_as.quirks imitates.
+QUIRKS = ("github", "google", "entra", "entra-v1", "auth0", "dex")

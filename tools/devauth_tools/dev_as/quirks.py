@@ -24,9 +24,9 @@ import urllib.parse
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from flask import json, request
 
-from devauth_tools.dev_as.constants import DEVICE_AUTHZ_PATH, TOKEN_PATH
+from devauth_tools.dev_as.constants import DEVICE_AUTHZ_PATH, QUIRKS, TOKEN_PATH
 
-NAMES = ("github", "google", "entra", "entra-v1", "auth0", "dex")
+NAMES = QUIRKS  # the providers whose replies this module imitates (dev_as.constants)
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 ENTRA_CODES = {  # AADSTS numbers Entra sends in error_codes
     "authorization_pending": 70016,
