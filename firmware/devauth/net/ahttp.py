@@ -78,6 +78,7 @@ class AsyncHTTPClient(HTTPClient):
     """devauth.net.http.HTTPClient whose requests are coroutines; one connection at a time."""
 
     _blocking = False
+    streams = False  # each reply is read whole (bounded): no `stream=True` here yet
 
     _ready = staticmethod(_ready)  # (a test's subclass watches the waits through it)
 

@@ -86,6 +86,7 @@ class HTTPClient:
     """POSTs forms; one connection at a time, reused while the server keeps it open."""
 
     _blocking = True  # sockets block, with a timeout (devauth.net.ahttp: non-blocking)
+    streams = True  # a reply's body can be left for devauth.net.stream (`stream=True`)
 
     def __init__(
         self,
@@ -190,7 +191,7 @@ class HTTPClient:
             if stream:
                 self._busy = True
                 return Response(status, headers, None)
-            body, framed = yield from self._read_body(headers)
+            body, framed = yield from self._body(headers)
         except BaseException:
             self.close()
             raise
@@ -455,6 +456,11 @@ class HTTPClient:
                 headers[name.decode()] = ascii_text(line[colon + 1 :].strip())
 
     def _read_body(self, headers):
+        """The body after `headers`, read here (blocking) -> as `_body`. (devauth.oauth.api
+        reads an API reply's body whole with it, after a request made with `stream`.)"""
+        return self._run(self._body(headers))
+
+    def _body(self, headers):
         """-> (body bytes, whether the body was framed so the connection can be reused).
 
         The body is read into one buffer of `max_body` bytes, allocated once and reused, so a
