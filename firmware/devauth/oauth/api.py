@@ -119,8 +119,8 @@ def request_steps(
     """Send `method` to `url` with the access token -> Reply. See the module docstring.
 
     Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
-    step of the session's transport. The asyncio client (devauth.net.ahttp, not `_blocking`: it
-    reads each reply whole, bounded) has no streamed replies yet."""
+    step of the session's transport. The asyncio client (`streams` False: it reads each reply
+    whole, bounded) has no streamed replies yet."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -143,7 +143,7 @@ def request_steps(
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
     resend = method in ("GET", "PUT", "DELETE")  # idempotent (RFC 9110 §9.2.2)
-    whole = not client._blocking  # the asyncio client: replies come whole
+    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
     if stream and whole:
         raise APIError("request: stream=True is not available on the asyncio client")
     rec = yield (ENSURE, None)  # refreshed first when within the margin
@@ -203,7 +203,7 @@ def _whole(client, status, headers):
         if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
             body, framed = b"", True
         else:
-            body, framed = client._run(client._read_body(headers))  # an I/O step (net.http)
+            body, framed = client._read_body(headers)
             body = bytes(body)
     except ProtocolError as e:
         client.close()
