@@ -477,7 +477,7 @@ def test_the_asyncio_client_reads_each_reply_whole_and_refuses_stream():
     assert kind == "request" and args[0] == "POST" and args[-1] is False  # read whole
     e = raises(APIError, lambda: next(api.request_steps(s, "GET", API, stream=True)))
     assert str(e) == "request: stream=True is not available on the asyncio client"
-    # the blocking client streams when asked, whatever else a subclass keeps in `streams`
+    # the blocking client leaves the body to devauth.net.stream when asked to
     s2, client, _ = _session()
     steps = api.request_steps(s2, "GET", API)
     steps.send(None)
