@@ -193,8 +193,9 @@ def test_the_application_task_keeps_running_through_a_whole_sign_in(pki, tmp_pat
         stats = srv.stats()
     assert res.code == 0, res
     assert "Signed in." in res.lines
-    # a 50 ms ticker over >= 1.5 s: a blocking sign-in would have held it the whole time
-    assert res["ticks"] >= 10, res
+    # a 50 ms ticker over >= 1.5 s (30 wake-ups when idle; a blocking sign-in would have held it
+    # the whole time): at least 5 on a loaded machine
+    assert res["ticks"] >= 5, res
     assert stats["device_authorizations"] == 1 and stats["tls_handshakes"] == 1, stats
     print("%s: ticker's longest gap during the sign-in %d ms" % (runtime, res["longest_ms"]))
 
@@ -266,7 +267,7 @@ def test_a_refresh_while_the_application_runs_never_holds_its_task(pki, tmp_path
     assert body["received"] == {"t": 21.5, "place": "Zürich"}
     assert after["refreshes"] - before["refreshes"] == 1  # run() and the call: one refresh
     assert faults[0] == ("drip", 16, 0.05), faults
-    assert res["ticks"] >= 5, res  # 16 x 50 ms of drip: a blocking read would tick 0 times
+    assert res["ticks"] >= 3, res  # 16 x 50 ms of drip: a blocking read would tick 0 times
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -286,7 +287,7 @@ def test_a_network_fault_mid_poll_backs_off_then_signs_in(pki, tmp_path, runtime
     assert len(waits) == 1, res  # the back-off: twice the interval
     assert res.lines.index(waits[0]) < res.lines.index("Signed in."), res
     assert stats["device_authorizations"] == 1  # the same code throughout
-    assert res["ticks"] >= 20, res  # >= 2 s of back-off alone
+    assert res["ticks"] >= 8, res  # >= 2 s of back-off alone: 40 wake-ups when idle
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
