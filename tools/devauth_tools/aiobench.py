@@ -19,7 +19,6 @@ import shutil
 import subprocess
 
 from devauth_tools import runner
-from devauth_tools.dev_as import DevAS
 from devauth_tools.devconfig import write_config
 
 RUNS = 3
@@ -187,6 +186,8 @@ def measure(srv, work, fw, vms=("32", "frozen")):
         out["stall"].setdefault("rs256", {})[mode] = bench.median_stall(
             mode, "private_key_jwt", **rsa
         )
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(
         os.path.join(work, "as-aio"),
         port=0,
@@ -276,6 +277,8 @@ def main():
     work = tempfile.mkdtemp(prefix="devauth-aiobench-")
     fw = os.path.join(work, "mpy")
     runner.compile_firmware(fw)
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:
         r = measure(srv, work, fw)
     print("\n".join(report(r, GOALS)))

@@ -27,7 +27,6 @@ import sys
 import tempfile
 
 from devauth_tools import runner
-from devauth_tools.dev_as import DevAS
 from devauth_tools.devconfig import CLIENTS, write_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -420,6 +419,8 @@ def main(args=None):
     if runner.vm_built("picow"):
         vms.append("picow")
     results = {}
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
         from devauth_tools import aiobench, apibench

@@ -12,7 +12,7 @@ import os
 import tempfile
 
 from devauth_tools import runner
-from devauth_tools.dev_as import USER_AUTHZ_PATH, DevAS
+from devauth_tools.dev_as.constants import USER_AUTHZ_PATH
 from devauth_tools.devconfig import write_config
 
 AUTO_APPROVE_AFTER = 4.0
@@ -25,6 +25,8 @@ NEXT_STEP = (
 def main(args):
     work = tempfile.mkdtemp(prefix="devauth-sim-")
     auto = AUTO_APPROVE_AFTER if args.approve == "auto" else None
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=auto, interval=2, quiet=True) as srv:
         cfg = write_config(work, srv.base_url, srv.pki, args.method)
         if auto:
