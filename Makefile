@@ -82,7 +82,8 @@ fuzz: setup
 	  host_tests/test_qr_segno.py
 
 # `make sim` signs in unattended (auto-approve); `make sim APPROVE=browser` waits for you.
-# `make sim APP=examples/post_readings.py` runs an application that calls the dev server's API.
+# `make sim APP=examples/post_readings.py` runs an application that calls the dev server's API;
+# `make sim APP=examples/async_readings.py` the asyncio one (its LED task runs through the sign-in).
 APPROVE ?= auto
 sim: setup
 	$(BIN)/devauth sim --approve $(APPROVE) $(if $(APP),--app $(APP))

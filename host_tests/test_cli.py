@@ -2,9 +2,14 @@
 and answers `--help`; `devauth dev-as` has every switch of `python -m devauth_tools.dev_as`."""
 
 import argparse
+import os
+import subprocess
+import sys
 
 import pytest
 from devauth_tools import cli, dev_as
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SUBCOMMANDS = (
     "run",
@@ -67,3 +72,17 @@ def test_dev_as_subcommand_reports_a_bad_combination_as_itself(capsys):
     _, err = capsys.readouterr()
     assert exc.value.code == 2
     assert err.splitlines()[-1] == "devauth dev-as: error: --deny needs --auto-approve SECONDS"
+
+
+def test_the_command_line_loads_no_server_library_until_a_server_runs():
+    # `devauth run`, `check`, `--help` start fast: Flask, Authlib, trustme and cryptography load
+    # only in the subcommands that serve or make certificates (dev_as's names load on first use).
+    code = (
+        "import sys; import devauth_tools.cli; from devauth_tools import dev_as;"
+        "print(sorted(m for m in ('flask', 'authlib', 'trustme') if m in sys.modules));"
+        "dev_as.USER_AUTHZ_PATH; print('flask' in sys.modules);"
+        "dev_as.DevAS; print('flask' in sys.modules)"
+    )
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split("\n")[:3] == ["[]", "False", "True"], out.stderr

@@ -462,3 +462,23 @@ def test_api_ca_certificates_mistakes_are_one_line_naming_the_key():
     raises(ConfigError, _cfg, {})
     raises(ConfigError, _cfg, [])
     raises(ConfigError, _cfg, 7)
+
+
+def test_the_asyncio_client_reads_each_reply_whole_and_refuses_stream():
+    from devauth.net.ahttp import AsyncHTTPClient
+    from devauth.oauth import api
+    from devauth.oauth.steps import ENSURE
+
+    s, _, _ = _session()
+    s.transport = AsyncHTTPClient()  # non-blocking: it cannot hand a body over in parts
+    steps = api.request_steps(s, "POST", API, json={"t": 21.5})
+    assert steps.send(None) == (ENSURE, None)
+    kind, args = steps.send(dict(TOKEN))
+    assert kind == "request" and args[0] == "POST" and args[-1] is False  # read whole
+    e = raises(APIError, lambda: next(api.request_steps(s, "GET", API, stream=True)))
+    assert str(e) == "request: stream=True is not available on the asyncio client"
+    # the blocking client leaves the body to devauth.net.stream when asked to
+    s2, client, _ = _session()
+    steps = api.request_steps(s2, "GET", API)
+    steps.send(None)
+    assert steps.send(dict(TOKEN))[1][-1] is True

@@ -27,7 +27,6 @@ import sys
 import tempfile
 
 from devauth_tools import runner
-from devauth_tools.dev_as import DevAS
 from devauth_tools.devconfig import CLIENTS, write_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -420,9 +419,11 @@ def main(args=None):
     if runner.vm_built("picow"):
         vms.append("picow")
     results = {}
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=1.0, interval=1, quiet=True) as srv:
         print("bench: signing in repeatedly against %s (minutes)" % srv.base_url, flush=True)
-        from devauth_tools import apibench
+        from devauth_tools import aiobench, apibench
 
         for vm in vms:
             results[vm] = Bench(srv, work, vm, fw).measure()
@@ -430,6 +431,7 @@ def main(args=None):
                 print("bench: %s: API calls" % LABELS[vm], flush=True)
                 api = results[vm]["api"] = apibench.measure(srv, work, fw, vm)
                 results[vm]["api_adds"] = api["one_call_adds_kb"]
+        aio = aiobench.measure(srv, work, fw) if runner.vm_name() != "64" else None
     from devauth_tools import jwtbench, screens, soak
 
     print("bench: JWT sign times, screens and QR (%s)" % LABELS[runner.vm_name()], flush=True)
@@ -459,6 +461,9 @@ def main(args=None):
         if results[vm].get("api"):
             print()
             print("\n".join(apibench.report(results[vm]["api"])))
+    if aio:
+        print()
+        print("\n".join(aiobench.report(aio, GOALS)))
     os.makedirs(os.path.join(runner.REPO, "build"), exist_ok=True)
     with open(os.path.join(runner.REPO, "build", "bench.json"), "w") as f:
         json.dump(
@@ -470,6 +475,7 @@ def main(args=None):
                 "screens": scr,
                 "soak": soaked,
                 "api": {vm: results[vm]["api"] for vm in vms if results[vm].get("api")},
+                "aio": aio,
             },
             f,
             indent=2,

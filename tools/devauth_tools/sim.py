@@ -12,7 +12,7 @@ import os
 import tempfile
 
 from devauth_tools import runner
-from devauth_tools.dev_as import USER_AUTHZ_PATH, DevAS
+from devauth_tools.dev_as.constants import USER_AUTHZ_PATH
 from devauth_tools.devconfig import write_config
 
 AUTO_APPROVE_AFTER = 4.0
@@ -25,6 +25,8 @@ NEXT_STEP = (
 def main(args):
     work = tempfile.mkdtemp(prefix="devauth-sim-")
     auto = AUTO_APPROVE_AFTER if args.approve == "auto" else None
+    from devauth_tools.dev_as import DevAS  # Flask, Authlib: when serving
+
     with DevAS(os.path.join(work, "as"), port=0, auto_approve=auto, interval=2, quiet=True) as srv:
         cfg = write_config(work, srv.base_url, srv.pki, args.method)
         if auto:
@@ -76,8 +78,9 @@ def main(args):
 
 
 def app_command(args, cfg, api_url, heap, vm):
-    """An application script (e.g. examples/post_readings.py: `main(config, url, count,
-    period)`) on the unix port, with the precompiled firmware on its path."""
+    """An application script (examples/post_readings.py, examples/async_readings.py: `main(config,
+    url, count, period)` -> exit code) on the unix port, with the precompiled firmware on its
+    path."""
     folder, name = os.path.split(os.path.abspath(args.app))
     code = (
         "import sys; sys.path[:0] = [%r, %r]; import %s as a; sys.exit(a.main(%r, %r, %s, %d))"
@@ -102,7 +105,10 @@ def add_parser(sub):
     s.add_argument("--method", default="none", help="client authentication method to use")
     s.add_argument("--heap", help="MicroPython GC heap (default: as `devauth run --mirror`)")
     s.add_argument("--vm", choices=runner.VMS, help=runner.VM_HELP)
-    s.add_argument("--app", help="an application script to run instead (examples/post_readings.py)")
+    s.add_argument(
+        "--app",
+        help="an application script to run instead (examples/post_readings.py, async_readings.py)",
+    )
     s.add_argument("--count", type=int, default=3, help="--app: readings to post (default 3)")
     s.add_argument("--period", type=int, default=60, help="--app: seconds between readings")
     s.set_defaults(fn=main)
