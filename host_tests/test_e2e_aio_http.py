@@ -1,10 +1,12 @@
 """The asyncio HTTPS client (devauth.net.ahttp) end to end against the dev server over real TLS,
 on the 32-bit MicroPython VM (the firmware precompiled) and on CPython (the tls shim): a device
 authorization request with the server verified, one with a client certificate (RFC 8705
-tls_client_auth), an untrusted server certificate refused with the blocking client's error, and
-an application task ticking every 50 ms that keeps running through a whole request."""
+tls_client_auth), an untrusted server certificate refused and a server silent in the handshake
+timed out with the blocking client's errors, and an application task ticking every 50 ms that
+keeps running through whole requests."""
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -25,11 +27,12 @@ from devauth.net.http import HTTPClient
 from devauth.net.url import encode
 
 PLAIN, MTLS, BAD = %(configs)r
+SILENT = %(silent)r
 
 
-def client(path, cls=AsyncHTTPClient):
+def client(path, cls=AsyncHTTPClient, timeout=10):
     cfg = app.load_config(path)
-    c = cls(cfg.ca_certificates, cfg.tls_client_certificate, cfg.tls_client_key, timeout=10)
+    c = cls(cfg.ca_certificates, cfg.tls_client_certificate, cfg.tls_client_key, timeout=timeout)
     return cfg, c
 
 
@@ -92,6 +95,17 @@ async def main():
     except Exception as e:
         print("E blocking-badca %%s: %%s" %% (type(e).__name__, e))
     await ticked_requests()
+    # a server that takes the connection and never answers the TLS handshake: 1 s waits
+    cfg, c = client(PLAIN, timeout=1)
+    try:
+        await c.post_form(SILENT, b"a=b")
+    except Exception as e:
+        print("E silent %%s: %%s" %% (type(e).__name__, e))
+    cfg, c = client(PLAIN, HTTPClient, timeout=1)
+    try:
+        c.post_form(SILENT, b"a=b")
+    except Exception as e:
+        print("E blocking-silent %%s: %%s" %% (type(e).__name__, e))
 
 
 asyncio.run(main())
@@ -126,14 +140,21 @@ def test_async_requests_over_tls_and_a_ticker_that_keeps_running(server, tmp_pat
         d = tmp_path / name
         d.mkdir()
         configs.append(write_config(d, server.base_url, pki, method, **over))
+    silent = socket.socket()  # takes connections (the kernel's backlog), never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    url = "https://localhost:%d/as/device_authz.oauth2" % silent.getsockname()[1]
     script = tmp_path / ("aio_%s.py" % runtime)
-    script.write_text(APP % {"paths": _paths(runtime), "configs": configs})
+    script.write_text(APP % {"paths": _paths(runtime), "configs": configs, "silent": url})
     if runtime == "micropython":
         cmd = [runner.micropython(), "-X", "heapsize=" + runner.DEFAULT_HEAP, str(script)]
     else:
         cmd = [sys.executable, str(script)]
     before = server.stats()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        silent.close()
     after = server.stats()
     out = proc.stdout + proc.stderr
     print(out)
@@ -151,3 +172,5 @@ def test_async_requests_over_tls_and_a_ticker_that_keeps_running(server, tmp_pat
         "handshake, in %d ms" % (runtime, gap, ticks, n, took)
     )
     assert after["device_authorizations"] - before["device_authorizations"] == 2 + n, out
+    assert lines[5] == "E silent NetworkError: TLS handshake with localhost timed out", out
+    assert lines[6] == "E blocking-silent" + lines[5][len("E silent") :], out

@@ -22,56 +22,55 @@ import asyncio
 from devauth.errors import ProtocolError
 from devauth.net.http import FORM, WAIT_READ, HTTPClient
 
-try:
-    from asyncio import core as _core  # MicroPython
-
-    _queue = _core._io_queue
+try:  # MicroPython: the poller its asyncio streams wait on
+    from asyncio.core import _io_queue  # pyright: ignore[reportMissingImports]
 except ImportError:  # CPython
-    _queue = None
+    _io_queue = None
 
 
-if _queue is not None:
+def _wait(kind, io):
+    # A MicroPython coroutine is a generator: park the task on the poller until `io` is ready
+    # (used on MicroPython only, where the poller is there).
+    q = _io_queue
+    assert q is not None
+    yield q.queue_read(io) if kind == WAIT_READ else q.queue_write(io)
 
-    def _wait(kind, io):
-        # A MicroPython coroutine is a generator: park the task on the poller until `io` is ready.
-        yield _queue.queue_read(io) if kind == WAIT_READ else _queue.queue_write(io)
 
-    async def _ready(kind, io, ms):
-        """Whether `io` became ready for `kind` within `ms`."""
-        try:
-            await asyncio.wait_for_ms(_wait(kind, io), ms)
-        except asyncio.TimeoutError:
-            return False
-        return True
+async def _ready_micropython(kind, io, ms):
+    """Whether `io` became ready for `kind` within `ms`."""
+    try:
+        await asyncio.wait_for_ms(_wait(kind, io), ms)
+    except asyncio.TimeoutError:
+        return False
+    return True
 
-else:
+
+async def _ready_cpython(kind, io, ms):
+    """Whether `io` became ready for `kind` within `ms`. A TLS stream mid-handshake may need the
+    other direction (its `poll_mask`, as mbedTLS's socket tells MicroPython's poll itself)."""
     from select import POLLIN, POLLOUT
 
-    async def _ready(kind, io, ms):
-        """Whether `io` became ready for `kind` within `ms`. A TLS stream mid-handshake may need
-        the other direction (its `poll_mask`, as mbedTLS's socket tells MicroPython's poll)."""
-        mask = getattr(io, "poll_mask", 0) or (POLLIN if kind == WAIT_READ else POLLOUT)
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
+    mask = getattr(io, "poll_mask", 0) or (POLLIN if kind == WAIT_READ else POLLOUT)
+    loop = asyncio.get_event_loop()  # (the running one)
+    done = loop.create_future()  # pyright: ignore[reportAttributeAccessIssue] (CPython's loop)
 
-        def wake(ready):
-            if not done.done():
-                done.set_result(ready)
+    def wake(ready):
+        if not done.done():
+            done.set_result(ready)
 
-        fd = io.fileno()
-        if mask == POLLIN:
-            loop.add_reader(fd, wake, True)
-        else:
-            loop.add_writer(fd, wake, True)
-        timer = loop.call_later(ms / 1000, wake, False)
-        try:
-            return await done
-        finally:
-            timer.cancel()
-            if mask == POLLIN:
-                loop.remove_reader(fd)
-            else:
-                loop.remove_writer(fd)
+    fd = io.fileno()
+    watch = loop.add_reader if mask == POLLIN else loop.add_writer  # pyright: ignore
+    unwatch = loop.remove_reader if mask == POLLIN else loop.remove_writer  # pyright: ignore
+    watch(fd, wake, True)
+    timer = loop.call_later(ms / 1000, wake, False)  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        return await done
+    finally:
+        timer.cancel()
+        unwatch(fd)
+
+
+_ready = _ready_cpython if _io_queue is None else _ready_micropython
 
 
 class AsyncHTTPClient(HTTPClient):

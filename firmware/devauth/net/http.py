@@ -254,7 +254,7 @@ class HTTPClient:
                 sock.connect(ai[-1])
                 started = False
             except OSError as e:
-                if e.args[0] != EINPROGRESS:
+                if e.args[:1] != (EINPROGRESS,):
                     raise
                 started = True  # non-blocking: connecting; writable once it is done
             if started:
@@ -262,7 +262,7 @@ class HTTPClient:
                 try:  # connected, or why not: connect() again tells (there is no SO_ERROR)
                     sock.connect(ai[-1])
                 except OSError as e:
-                    if e.args[0] in _REFUSED:
+                    if e.args[:1] and e.args[0] in _REFUSED:
                         raise
         except OSError as e:
             self.close()
