@@ -320,3 +320,46 @@ def test_the_asyncio_api_refuses_urequests_in_one_line():
     cfg.http_client = "urequests"
     e = raises(ConfigError, app.make_transport, cfg, Recorder(), None, True)
     assert str(e) == "http_client: urequests has no asyncio client; use builtin"
+
+
+META = {
+    "issuer": "https://as.example.com",
+    "device_authorization_endpoint": "https://as.example.com/as/device_authz.oauth2",
+    "token_endpoint": "https://as.example.com/as/token.oauth2",
+    "revocation_endpoint": "https://as.example.com/as/revoke_token.oauth2",
+}
+
+
+class AsyncGetter(AsyncTransport):
+    async def get(self, url):
+        return await self.post_form(url, None)
+
+
+def test_discovery_then_sign_in_then_sign_out_on_asyncio():
+    clock = FakeClock(0, WALL)
+    cfg = Config("client_secret_post", "s3cr:t/+&=% \u00e9", state_dir=_state())
+    cfg.issuer = "https://as.example.com"
+    cfg.device_authorization_endpoint = cfg.token_endpoint = cfg.revocation_endpoint = None
+    script = [(200, META), (200, CODE), PENDING, (200, TOKEN), (200, b""), (200, b"")]
+    t = AsyncGetter(script, clock)
+
+    async def sleep(ms):
+        clock.sleep_ms(ms)
+        await _yield()
+
+    auth = aio.Auth(cfg, ui=Recorder(), clock=clock, transport=t, sleep=sleep)
+
+    async def main():
+        token = await auth.access_token()
+        await auth.sign_out()
+        return token
+
+    assert _run(main()) == "AT-1"
+    urls = [s[0] for s in t.sent]
+    assert urls[0] == "https://as.example.com/.well-known/openid-configuration"
+    assert urls[1:4] == [META["device_authorization_endpoint"]] + [META["token_endpoint"]] * 2
+    assert urls[4:] == [META["revocation_endpoint"]] * 2  # refresh token, then access token
+    assert b"client_secret=s3cr%3At%2F%2B%26%3D%25+%C3%A9" in t.sent[4][1]
+    assert b"token=R&token_type_hint=refresh_token" in t.sent[4][1]
+    assert tokens.load_token(cfg.state_dir) is None
+    assert tokens.read(cfg.state_dir, tokens.METADATA)["issuer"] == META["issuer"]  # cached
