@@ -115,7 +115,7 @@ def test_without_a_32_bit_build_the_64_bit_vm_runs_and_says_so_once(monkeypatch,
     assert runner.vm_name() == runner.vm_name() == "64"
     err = capsys.readouterr().err
     assert err == "devauth: no 32-bit MicroPython (make mp32): on the PyPI 64-bit VM\n"
-    assert runner.default_heap(mirror=True) == runner.SIM_HEAP
+    assert runner.default_heap(mirror=True) == runner.default_heap() == runner.SIM_HEAP == "224K"
 
 
 def test_make_mp32_rebuilds_the_frozen_vm_when_firmware_differs(tmp_path, monkeypatch):

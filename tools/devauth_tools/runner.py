@@ -21,7 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # so they can grow the heap once (double it) and still have enough internal RAM to start WiFi and
 # make a HTTPS request" (ports/esp32/mpconfigport.h): 112 KB in all for Python.
 DEFAULT_HEAP = "112K"
-SIM_HEAP = "128K"  # the 64-bit port with the mirrored OLED (`devauth sim`, `run --mirror`)
+SIM_HEAP = "224K"  # the 64-bit port: objects about twice an ESP32's, so twice its heap
 VMS = ("32", "frozen", "64")
 MP32 = os.path.join(REPO, "build", "mp32", "micropython")
 MP32_FROZEN = os.path.join(REPO, "build", "mp32-frozen", "micropython")
@@ -33,9 +33,9 @@ _said = []
 
 def default_heap(vm=None, mirror=False):
     """The heap `devauth run` and `make sim` give the firmware: a stock ESP32 (DEFAULT_HEAP) on
-    the 32-bit VMs; the 64-bit port's objects are about twice as large, and its mirrored screen
-    and QR code need about 98 KB, so it gets 128 KB then."""
-    return SIM_HEAP if mirror and vm_name(vm) == "64" else DEFAULT_HEAP
+    the 32-bit VMs; the 64-bit port's objects are about twice as large, so it gets twice that
+    (SIM_HEAP), headless or mirrored (`mirror` kept for the callers)."""
+    return SIM_HEAP if vm_name(vm) == "64" else DEFAULT_HEAP
 
 
 def firmware_dir():
@@ -284,8 +284,8 @@ def add_parser(sub):
     r.add_argument("--once", action="store_true", help="exit when the sign-in ends (0/1/2/3/4)")
     r.add_argument(
         "--heap",
-        help="MicroPython GC heap (default %s: a stock ESP32-WROOM; on the 64-bit VM %s with "
-        "the mirrored OLED)" % (DEFAULT_HEAP, SIM_HEAP),
+        help="MicroPython GC heap (default %s: a stock ESP32-WROOM; on the 64-bit VM %s, its "
+        "objects being twice as large)" % (DEFAULT_HEAP, SIM_HEAP),
     )
     r.add_argument("--vm", choices=VMS, help=VM_HELP)
     r.add_argument("--board", help="board profile (default boards/unix.json)")
