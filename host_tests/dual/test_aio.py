@@ -363,3 +363,11 @@ def test_discovery_then_sign_in_then_sign_out_on_asyncio():
     assert b"token=R&token_type_hint=refresh_token" in t.sent[4][1]
     assert tokens.load_token(cfg.state_dir) is None
     assert tokens.read(cfg.state_dir, tokens.METADATA)["issuer"] == META["issuer"]  # cached
+
+
+def test_run_once_exits_as_devauth_run_does_expired_4_config_2():
+    auth, t, _, rec = _auth([(200, CODE)] + [PENDING] * 200)
+    assert _run(auth.run(once=True)) == 4
+    assert rec.kinds("failed")[-1][1] == "ExpiredToken"
+    bad = aio.Auth(scratch("devauth-no-such-config.json"), ui=Recorder(), transport=t)
+    assert _run(bad.run(once=True)) == 2  # the config file cannot be read: one line, exit 2
