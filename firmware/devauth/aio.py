@@ -159,8 +159,8 @@ class Auth:
 
     async def request(self, method, url, **kw):
         """The application's API call with the token (devauth.oauth.api: json=, data=, body=,
-        headers=; `stream` is not available here yet) -> a reply with status, headers,
-        content, text, json()."""
+        headers=, stream=) -> a reply with status, headers, content, text, json(); with
+        `stream=True`, `await r.readinto(buf)`, `await r.save(path, buf)`, `await r.close()`."""
         from devauth.oauth import api
 
         session = self._session()

@@ -130,7 +130,6 @@ class ScriptedHTTP(HTTPClient):
 
     def __init__(self, streams, **kw):
         super().__init__(**kw)
-        # not `streams`: that name says whether a transport streams replies (devauth.oauth.api)
         self.scripted = list(streams)
         self.opened = []
         self.keys = []  # (scheme, host, port, trust) of every connection opened

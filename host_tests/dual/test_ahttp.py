@@ -10,7 +10,7 @@ from devauth.errors import NetworkError, ProtocolError
 from devauth.net.ahttp import AsyncHTTPClient
 from devauth.net.http import WAIT_READ, HTTPClient
 from fakes import ScriptedHTTP, Stream, reply
-from mptest import raises
+from mptest import raises, scratch
 
 MICROPYTHON = sys.implementation.name == "micropython"
 BODY = b"client_id=dev%3Aice%2B1&scope=openid%20%C3%A9t%C3%A9"  # ':' '+' and non-ASCII
@@ -328,19 +328,227 @@ def test_other_tasks_keep_running_while_a_reply_is_awaited():
     assert r.json("x") == {"ok": True} and ticks[0] >= 5 and ticked.is_set()
 
 
-def test_a_refused_connection_and_a_stream_give_one_line_errors():
+def test_a_refused_connection_gives_a_one_line_error():
     async def main():
         srv, port = await _serve(lambda r, w: None)
         srv.close()
         await srv.wait_closed()  # nothing listens there now
         url = "http://127.0.0.1:%d/x" % port
-        e = await _error(Watched().post_form(url, BODY))
-        s = await _error(Watched().request("GET", url, None, (), stream=True))
-        return url, e, s
+        return url, await _error(Watched().post_form(url, BODY))
 
-    url, e, s = asyncio.run(main())
+    url, e = asyncio.run(main())
     want = raises(NetworkError, HTTPClient(allow_http=True).post_form, url, BODY)
     assert str(e) == str(want) and str(e).startswith("cannot connect to 127.0.0.1:")
     assert str(e).endswith(" (refused)")
-    assert isinstance(s, ProtocolError)
-    assert str(s) == "streaming is not supported on the asyncio client"
+
+
+# -- streamed replies (stream=True): devauth.net.stream's reads, awaited -----------------------
+
+BIG = bytes(range(256)) * 24  # 6 KB, over the 4 KB buffer of these clients
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+
+
+def _chunked(data, size):
+    parts = [
+        b"%x\r\n%s\r\n" % (len(data[i : i + size]), data[i : i + size])
+        for i in range(0, len(data), size)
+    ]
+    return b"".join(parts) + b"0\r\nX-Trailer: \xc3\xa9\r\n\r\n"
+
+
+def _parts(raw, n=4):
+    step = len(raw) // n + 1
+    return [raw[i : i + step] for i in range(0, len(raw), step)]
+
+
+async def _stream(c, url):
+    """A streamed GET -> (status, AsyncBody)."""
+    from devauth.net.ahttp import AsyncBody
+    from devauth.net.stream import Body
+
+    r = await c.request("GET", url, None, (), stream=True)
+    assert r._body is None and c._busy  # the body is left on the connection
+    return r.status, AsyncBody(c, Body(c, r.status, r.headers))
+
+
+class Ticker:
+    """A concurrent task that ticks every millisecond; `ticked` set at each tick."""
+
+    def __init__(self):
+        self.ticks = 0
+        self.ticked = asyncio.Event()
+
+    async def run(self):
+        while True:
+            self.ticks += 1
+            self.ticked.set()
+            await asyncio.sleep(0.001)
+
+
+async def _send_in_parts(c, ticker, writer, parts):
+    """Write `parts` one by one, each once the client awaits more and the ticker ran meanwhile."""
+    for i, part in enumerate(parts):
+        if i:
+            await c.waiting.wait()
+            ticker.ticked.clear()
+            await ticker.ticked.wait()  # the other task runs while the body is awaited
+        c.waiting.clear()
+        writer.write(part)
+        await writer.drain()
+
+
+def test_streamed_bodies_are_read_in_parts_across_awaits_while_another_task_runs():
+    length = HEAD + b"Content-Length: %d\r\n\r\n" % len(BIG) + BIG
+    chunked = HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + _chunked(BIG, 3000)
+    to_eof = b"HTTP/1.0 200 OK\r\n\r\n" + BIG
+
+    async def script(srv, reader, writer):
+        for raw in (length, chunked, reply(200, {"n": 3}), to_eof):
+            if not await srv.request(reader):
+                return
+            await _send_in_parts(c, ticker, writer, _parts(raw))
+            if raw is to_eof:
+                writer.close()  # the end of an unframed body is the end of the connection
+                await writer.wait_closed()
+                return "closed"
+
+    async def read_all(body, size=700):
+        buf, out, n = bytearray(size), bytearray(), 1
+        while n:
+            n = await body.readinto(buf)
+            assert n <= size
+            out.extend(buf[:n])
+        return bytes(out)
+
+    async def main():
+        async with Server(script) as srv:
+            t = asyncio.create_task(ticker.run())
+            got = []
+            for _ in range(2):  # Content-Length, then chunked, on one connection
+                status, body = await _stream(c, srv.url())
+                got.append((status, await read_all(body)))
+            got.append((await c.get(srv.url())).json("x"))  # the framing kept it in step
+            status, body = await _stream(c, srv.url())
+            got.append((status, await read_all(body, 1000)))
+            t.cancel()
+            await srv.done.wait()
+        return got
+
+    c, ticker = Watched(max_body=4096), Ticker()
+    got = asyncio.run(main())
+    assert got == [(200, BIG), (200, BIG), {"n": 3}, (200, BIG)]
+    assert c.connections == 1 and c.requests == 4 and c._io is None  # EOF ended it
+    assert ticker.ticks >= 9 and c.waits.count(WAIT_READ) >= 12
+
+
+def test_a_streamed_body_saves_through_a_tmp_file_and_a_cancelled_save_leaves_none():
+    import os
+
+    pid = os.getpid() if hasattr(os, "getpid") else 0
+    path = scratch("devauth-test-ahttp") + "-%d.bin" % pid
+    raw = HEAD + b"Content-Length: %d\r\n\r\n" % len(BIG) + BIG
+    seen = []
+
+    async def script(srv, reader, writer):
+        while await srv.request(reader):  # two streamed GETs on one kept connection
+            parts = _parts(raw)
+            await _send_in_parts(c, ticker, writer, parts[:2])
+            await c.waiting.wait()  # mid-body, the client waits: what is on disk now
+            seen.append((_exists(path + ".tmp"), _exists(path)))
+            if len(srv.requests) == 2:
+                mid.set()
+                return  # the second save is cancelled here
+            await _send_in_parts(c, ticker, writer, parts[2:])  # (the client waits already)
+
+    async def main():
+        async with Server(script) as srv:
+            t = asyncio.create_task(ticker.run())
+            _, body = await _stream(c, srv.url())
+            n = await body.save(path, bytearray(512))
+            _, body = await _stream(c, srv.url())
+            task = asyncio.create_task(body.save(path + "2", bytearray(512)))
+            await mid.wait()
+            task.cancel()
+            cancelled = False
+            try:
+                await task
+            except asyncio.CancelledError:
+                cancelled = True
+            io = c._io
+            await srv.done.wait()
+            t.cancel()
+        return n, cancelled, io, srv
+
+    mid = asyncio.Event()
+    c, ticker = Watched(), Ticker()
+    n, cancelled, io, srv = asyncio.run(main())
+    try:
+        assert n == len(BIG) and seen[0] == (True, False)  # written to path.tmp, then renamed
+        with open(path, "rb") as f:
+            assert f.read() == BIG
+        assert not _exists(path + ".tmp")
+        # the cancelled save took the connection with it
+        assert cancelled and io is None and srv.saw_close == [True] and c.connections == 1
+        assert not _exists(path + "2") and not _exists(path + "2.tmp")  # no half-written file
+    finally:
+        for p in (path, path + ".tmp", path + "2.tmp"):
+            if _exists(p):
+                os.remove(p)
+
+
+def _exists(path):
+    import os
+
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
+
+
+def test_closing_or_cutting_off_a_streamed_body_gives_the_blocking_clients_behaviour():
+    raw = HEAD + b"Content-Length: %d\r\n\r\n" % len(BIG) + BIG
+
+    async def script(srv, reader, writer):
+        try:
+            while await srv.request(reader):
+                writer.write(raw if len(srv.requests) != 3 else reply(200, {"n": 3}))
+                await writer.drain()
+        except OSError:  # reset: the client closed with the body unread
+            pass
+
+    async def main():
+        async with Server(script) as srv:
+            buf = bytearray(100)
+            _, body = await _stream(c, srv.url())
+            first = await body.readinto(buf)
+            await body.close()  # mid-body: the connection goes with it
+            closed = (c._io is None, await body.readinto(buf))
+            await srv.done.wait()
+            srv.done = asyncio.Event()
+            _, body = await _stream(c, srv.url())
+            await body.readinto(buf)
+            r = await c.get(srv.url())  # a later request cuts the streamed body off
+            e = await _error(body.readinto(buf))
+            c.close()
+            await srv.done.wait()
+        return first, closed, r, e, srv
+
+    c = Watched()
+    first, closed, r, e, srv = asyncio.run(main())
+    assert first == 100 and closed == (True, 0) and srv.saw_close[0] is True
+    assert r.json("x") == {"n": 3} and c.connections == 3
+    want = _blocking_cut_off(raw)
+    assert isinstance(e, ProtocolError) and str(e) == str(want)
+    assert str(e) == "the streamed reply was cut off by a later request"
+
+
+def _blocking_cut_off(raw):
+    from devauth.net.stream import Body
+
+    c = ScriptedHTTP([Stream(raw), Stream(reply(200))], allow_http=True)
+    r = c.request("GET", "http://127.0.0.1/x", None, (), stream=True)
+    body = Body(c, r.status, r.headers)
+    body.readinto(bytearray(10))
+    c.get("http://127.0.0.1/x")
+    return raises(ProtocolError, body.readinto, bytearray(10))

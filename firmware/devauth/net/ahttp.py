@@ -14,12 +14,12 @@ wait: there is no public way to wait for readiness without reading), bounded by
 
 What still blocks the loop: name resolution (`socket.getaddrinfo`, as in asyncio on
 MicroPython), and the CPU time of a TLS handshake's steps. Cancelling the task at any await
-closes the connection. A streamed reply (`stream=True`) is not supported here.
+closes the connection. A streamed reply (`stream=True`): AsyncBody reads its body with
+devauth.net.stream's own steps, on the same loop.
 """
 
 import asyncio
 
-from devauth.errors import ProtocolError
 from devauth.net.http import FORM, WAIT_READ, HTTPClient
 
 try:  # MicroPython: the poller its asyncio streams wait on
@@ -77,7 +77,6 @@ class AsyncHTTPClient(HTTPClient):
     """devauth.net.http.HTTPClient whose requests are coroutines; one connection at a time."""
 
     _blocking = False
-    streams = False  # each reply is read whole (bounded): no `stream=True` here yet
 
     _ready = staticmethod(_ready)  # (a test's subclass watches the waits through it)
 
@@ -92,9 +91,20 @@ class AsyncHTTPClient(HTTPClient):
     async def request(
         self, method, url, body, headers, ctype=FORM, trust=None, resend=True, stream=False
     ):
-        if stream:
-            raise ProtocolError("streaming is not supported on the asyncio client")
-        step = self._request(method, url, body, headers, ctype, trust, resend, False)
+        """As the blocking client's; with `stream`, the reply's status and headers, its body
+        left on the connection (for AsyncBody)."""
+        return await self._drive(
+            self._request(method, url, body, headers, ctype, trust, resend, stream)
+        )
+
+    async def _read_body(self, headers):
+        """The body after `headers`, read whole -> as the blocking client's `_read_body`."""
+        return await self._drive(self._body(headers))
+
+    async def _drive(self, step):
+        """Run the I/O step `step` (a generator) to its end on the loop -> its value: each wait
+        it yields is awaited; a wait that times out throws OSError(110) into it. Cancelled at
+        an await: the step is closed, and the connection with it."""
         err = None
         while True:
             try:
@@ -111,3 +121,29 @@ class AsyncHTTPClient(HTTPClient):
                 self.close()
                 raise
             err = None if ready else OSError(110)  # what a blocking socket's timeout raises
+
+
+class AsyncBody:
+    """A streamed reply's body (devauth.net.stream.Body, None: no body) read on the loop: its
+    own steps, driven as every request's are."""
+
+    def __init__(self, client, body):
+        self._client = client
+        self._body = body
+
+    async def readinto(self, buf):
+        """The next part of the body into `buf` -> bytes read; 0 once the body is over."""
+        if self._body is None:
+            return 0
+        return await self._client._drive(self._body.read(buf))
+
+    async def save(self, path, buf):
+        """The rest of the body into the file `path` (written to `path`.tmp, then renamed)."""
+        if self._body is None:
+            return 0
+        return await self._client._drive(self._body.save_steps(path, buf))
+
+    async def close(self):
+        """Stop reading: a body not read to its end takes its connection with it."""
+        if self._body is not None:
+            self._body.close()

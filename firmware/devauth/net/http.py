@@ -86,7 +86,6 @@ class HTTPClient:
     """POSTs forms; one connection at a time, reused while the server keeps it open."""
 
     _blocking = True  # sockets block, with a timeout (devauth.net.ahttp: non-blocking)
-    streams = True  # a reply's body can be left for devauth.net.stream (`stream=True`)
 
     def __init__(
         self,

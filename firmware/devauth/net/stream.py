@@ -3,11 +3,13 @@ whole: an API call with `stream=True` (devauth.oauth.api), which asks devauth.ne
 status and headers only. Loaded for such a call alone: neither a sign-in nor an API call read
 whole (by the client's own reader) loads it. The framing is the client's (Content-Length,
 chunked, or to the end of the connection), each framing line bounded by the client's line
-reader; this module reads the client's own connection.
+reader; this module reads the client's own connection. The reads are I/O steps (generators,
+as the client's): the blocking client runs them (`readinto`, `save`), devauth.net.ahttp's
+AsyncBody awaits them on the asyncio loop, so the framing is written once.
 """
 
 from devauth.errors import NetworkError, ProtocolError
-from devauth.net.http import MAX_HEADERS, MAX_LINE, _network
+from devauth.net.http import MAX_HEADERS, MAX_LINE, WAIT_READ, _network
 from devauth.net.url import decimal
 
 _TO_EOF = -1  # no Content-Length, not chunked: the body runs to the end of the connection
@@ -47,6 +49,20 @@ class Body:
     def readinto(self, buf):
         """Read the next part of the body into `buf` (bytearray or memoryview) -> the number of
         bytes read; 0 once the body is over."""
+        return self._client._run(self.read(buf))
+
+    def save(self, path, buf):
+        """Write the rest of the body to the file `path`, through `buf` -> bytes written.
+
+        Written to `path`.tmp and renamed at the end: a failure leaves no half-written file.
+        """
+        return self._client._run(self.save_steps(path, buf))
+
+    # The reads as I/O steps (generators, as devauth.net.http's): `readinto` and `save` run them
+    # on the blocking client's `_run`, devauth.net.ahttp's AsyncBody on the asyncio loop.
+
+    def read(self, buf):
+        """`readinto` as an I/O step."""
         if self.done:
             return 0
         c = self._client
@@ -57,28 +73,28 @@ class Body:
         try:
             if self._chunked and not self._left:
                 if not self._first:  # the CRLF after the previous chunk's data
-                    crlf, _ = c._run(c._readline(4))
+                    crlf, _ = yield from c._readline(4)
                     if crlf not in (b"\r\n", b"\n"):
                         raise ProtocolError("reply has a malformed chunk")
                 self._first = False
-                line, _ = c._run(c._readline(MAX_LINE))
+                line, _ = yield from c._readline(MAX_LINE)
                 if not line:
                     raise NetworkError("connection closed mid-reply")
                 size = _chunk_size(line)
                 if not size:  # the last chunk, then the trailer section
-                    _skip_trailers(c)
+                    yield from _skip_trailers(c)
                     self._finish(True)
                     return 0
                 self._left = size
             if self._left != _TO_EOF and len(view) > self._left:
                 view = view[: self._left]
-            n = _read_some(self._io, view)
+            n = yield from _read_some(c, self._io, view)
             if not n:
                 if self._left != _TO_EOF:
                     raise NetworkError("connection closed mid-reply")
                 self._finish(False)
                 return 0
-        except BaseException:
+        except BaseException:  # (GeneratorExit too: a step abandoned mid-read, cancelled)
             self.close()
             raise
         if self._left != _TO_EOF:
@@ -87,11 +103,8 @@ class Body:
                 self._finish(True)
         return n
 
-    def save(self, path, buf):
-        """Write the rest of the body to the file `path`, through `buf` -> bytes written.
-
-        Written to `path`.tmp and renamed at the end: a failure leaves no half-written file.
-        """
+    def save_steps(self, path, buf):
+        """`save` as an I/O step."""
         import os
 
         tmp = path + ".tmp"
@@ -99,7 +112,7 @@ class Body:
         try:
             with open(tmp, "wb") as f:
                 while True:
-                    n = self.readinto(buf)
+                    n = yield from self.read(buf)
                     if not n:
                         break
                     f.write(memoryview(buf)[:n])
@@ -150,7 +163,7 @@ def _chunk_size(line):
 def _skip_trailers(c):
     """Read the trailer section after the last chunk: bounded lines, at most MAX_HEADERS."""
     for _ in range(MAX_HEADERS):
-        line, _n = c._run(c._readline(MAX_LINE))
+        line, _n = yield from c._readline(MAX_LINE)
         if not line:
             raise NetworkError("connection closed mid-reply")
         if line in (b"\r\n", b"\n"):
@@ -158,12 +171,14 @@ def _skip_trailers(c):
     raise ProtocolError("reply has too many trailer lines")
 
 
-def _read_some(io, view):
-    """What the connection has, at most len(view) bytes, into `view` -> count (0: EOF)."""
+def _read_some(c, io, view):
+    """What the connection has, at most len(view) bytes, into `view` -> count (0: EOF). Each
+    wait is bounded by the client's `timeout` (blocking: its socket's timeout has expired)."""
     try:
-        r = io.readinto(view)
-        if r is None:  # MicroPython: EAGAIN once the socket timeout expires
-            raise OSError(110)
+        while True:
+            r = io.readinto(view)
+            if r is not None:
+                return r
+            yield (WAIT_READ, io, c.timeout * 1000)  # would block
     except OSError as e:
         raise _network(e) from None
-    return r

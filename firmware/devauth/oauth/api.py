@@ -21,7 +21,8 @@ reader (devauth.net.stream) is loaded only for `stream=True`.
   server asks for, without a retry. `invalid_grant` on that refresh starts a new device sign-in,
   as everywhere (devauth.oauth.session).
 - Bounded: a reply up to the client's buffer (8 KB) is read whole; a larger one is a
-  `BodyTooLarge` unless `stream=True`, which hands the body over in parts (`readinto`, `save`).
+  `BodyTooLarge` unless `stream=True`, which hands the body over in parts (`readinto`, `save`;
+  awaited on the asyncio client, devauth.net.ahttp.AsyncBody).
 - One connection at a time, kept alive across calls to one host. A kept-alive connection the
   server has closed is detected before sending; if it fails anyway before any reply, only an
   idempotent request (RFC 9110 §9.2.2) is sent again: a POST is never sent twice unknowingly.
@@ -81,7 +82,7 @@ class Reply:
     """An API reply: `status`, `headers` (lower-case names; the client keeps content-type,
     content-length, location, www-authenticate, retry-after, ...), `content` (bytes), `text`,
     `json()`. A streamed reply (`stream=True`) has `content` None: read its body with
-    `readinto(buf)` or `save(path, buf)`, or `close()` it."""
+    `readinto(buf)` or `save(path, buf)`, or `close()` it (on the asyncio API: awaited)."""
 
     __slots__ = ("status", "headers", "content", "_body")
 
@@ -119,8 +120,8 @@ def request_steps(
     """Send `method` to `url` with the access token -> Reply. See the module docstring.
 
     Steps (devauth.oauth.steps): the token comes from an ENSURE step, each call is a `request`
-    step of the session's transport. The asyncio client (`streams` False: it reads each reply
-    whole, bounded) has no streamed replies yet."""
+    step of the session's transport (blocking, or the asyncio client: then a streamed reply's
+    `readinto`, `save` and `close` are awaited)."""
     client = session.transport
     if not isinstance(client, HTTPClient):
         raise ConfigError(
@@ -143,11 +144,8 @@ def request_steps(
         raise APIError("request: the URL %s" % e) from None
     trust = _trust(session, host, port)
     resend = method in ("GET", "PUT", "DELETE")  # idempotent (RFC 9110 §9.2.2)
-    whole = not getattr(client, "streams", True)  # the asyncio client: replies come whole
-    if stream and whole:
-        raise APIError("request: stream=True is not available on the asyncio client")
     rec = yield (ENSURE, None)  # refreshed first when within the margin
-    args = (client, method, url, payload, extra, ctype, trust, resend, stream, whole)
+    args = (client, method, url, payload, extra, ctype, trust, resend, stream)
     reply = yield from _send(rec["access_token"], *args)
     if reply.status == 401:
         # RFC 6750 §3.1 invalid_token (or no reason): the token may have been revoked or may
@@ -172,38 +170,52 @@ def request_steps(
     return reply
 
 
-def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream, whole):
+def _send(token, client, method, url, payload, extra, ctype, trust, resend, stream):
     # RFC 6750 §2.1 b64token: visible ASCII only; anything else could split the header.
     if not _printable(token, False):
         raise ProtocolError("the access token has characters a Bearer header cannot carry")
     hdrs = [("Authorization", "Bearer " + token)]
     hdrs.extend(extra)
+    aio = not client._blocking
     if not resend:
         _drop_if_closed(client)
     try:
-        r = yield ("request", (method, url, payload, hdrs, ctype, trust, resend, not whole))
+        # the blocking client leaves every body to be read here; the asyncio one reads a body
+        # not streamed itself (one step less on the loop)
+        r = yield ("request", (method, url, payload, hdrs, ctype, trust, resend, stream or not aio))
     except NetworkError as e:
         if resend:
             raise
         # RFC 9110 §9.2.2: a request that is not idempotent is not sent again automatically.
         raise NetworkError("%s; the %s was not sent again" % (e, method)) from None
-    if whole:  # read whole, bounded, by the (asyncio) client; copied out of its reply buffer
+    if aio and not stream:  # read whole, bounded, by the client; copied out of its buffer
         return Reply(r.status, r.headers, bytes(r.body))
     if stream and r.status not in (401, 403):
         from devauth.net.stream import Body
 
-        return Reply(r.status, r.headers, None, Body(client, r.status, r.headers))
-    return Reply(r.status, r.headers, _whole(client, r.status, r.headers))
+        body = Body(client, r.status, r.headers)
+        if aio:
+            from devauth.net.ahttp import AsyncBody
+
+            body = AsyncBody(client, body)
+        return Reply(r.status, r.headers, None, body)
+    content = yield from _whole(client, r.status, r.headers)
+    if aio:  # a 401 or 403 asked for as a stream: read whole, its awaitable reads say 0
+        from devauth.net.ahttp import AsyncBody
+
+        return Reply(r.status, r.headers, content, AsyncBody(client, None))
+    return Reply(r.status, r.headers, content)
 
 
 def _whole(client, status, headers):
     """The reply body read whole into the client's buffer, bounded, by the client's own reader
-    (the sign-in's) -> bytes. The connection is kept as after any reply, or closed."""
+    (the sign-in's; a step of its driver) -> bytes. The connection is kept as after any reply,
+    or closed."""
     try:
         if status in (204, 304):  # RFC 9110 §6.4.1: no body, whatever the headers say
             body, framed = b"", True
         else:
-            body, framed = client._read_body(headers)
+            body, framed = yield ("_read_body", (headers,))
             body = bytes(body)
     except ProtocolError as e:
         client.close()
