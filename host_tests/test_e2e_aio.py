@@ -115,6 +115,24 @@ async def post(auth, ui, ticker, arg):
     return 0
 
 
+async def stream(auth, ui, ticker, arg):
+    # a body 12 times the client's buffer, in parts: into a small buffer, then to a file
+    buf, total, check = bytearray(1024), 0, 0
+    r = await auth.request("GET", arg, stream=True)
+    while True:
+        n = await r.readinto(buf)
+        if not n:
+            break
+        total += n
+        check = (check + sum(buf[:n])) %% 65521
+    out("status", r.status)
+    out("streamed", "%%d %%d" %% (total, check))
+    r = await auth.request("GET", arg, stream=True)
+    out("saved", await r.save(auth.config + ".big", buf))
+    await r.close()
+    return 0
+
+
 async def main(config, scenario, arg):
     ui = Watch()
     auth = aio.Auth(config, ui=ui)
@@ -347,3 +365,18 @@ def test_an_api_call_refused_once_costs_one_refresh_and_goes_again(pki, tmp_path
     assert after["refreshes"] - before["refreshes"] == 1
     assert _token(tmp_path)["access_token"] != old["access_token"]
     assert len(calls) == 2  # refused once (401-once), then taken
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_100_kb_api_body_streams_on_the_asyncio_api(pki, tmp_path, runtime):
+    with DevAS(pki, port=0, auto_approve=0.3, interval=1, quiet=True) as srv:
+        cfg = write_config(tmp_path, srv.base_url, srv.pki, "client_secret_basic")
+        assert run_firmware(cfg).code == 0
+        res = run(runtime, tmp_path, cfg, "stream", srv.base_url + API + "?fault=big")
+    big = bytes(range(256)) * 400
+    assert res.code == 0 and res["status"] == 200, res
+    assert res["streamed"] == "102400 %d" % (sum(big) % 65521)
+    assert res["saved"] == 102400
+    with open(cfg + ".big", "rb") as f:
+        assert f.read() == big
+    assert not os.path.exists(cfg + ".big.tmp")

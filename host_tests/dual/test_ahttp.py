@@ -552,3 +552,50 @@ def _blocking_cut_off(raw):
     body.readinto(bytearray(10))
     c.get("http://127.0.0.1/x")
     return raises(ProtocolError, body.readinto, bytearray(10))
+
+
+def test_a_403_asked_for_as_a_stream_is_still_read_whole_on_the_asyncio_api():
+    from devauth.aio import drive
+    from devauth.oauth import api
+    from devauth.oauth.session import Session
+    from fakes import Config, FakeClock, Recorder
+
+    scope = 'WWW-Authenticate: Bearer error="insufficient_scope", scope="readings:write a+b"'
+    replies = [
+        reply(403, {"why": "scope"}, [scope]),
+        reply(403, {"why": "z\xfcrich"}),
+        HEAD + b"Content-Length: %d\r\n\r\n" % len(BIG) + BIG,
+    ]
+
+    async def script(srv, reader, writer):
+        for raw in replies:  # on one connection: each 403's body was read, the next in step
+            await srv.request(reader)
+            writer.write(raw)
+            await writer.drain()
+
+    async def ensure(refused):
+        return {"access_token": "AT-1"}
+
+    async def main():
+        async with Server(script) as srv:
+            s = Session(Config(), c, FakeClock(0, 1800000000), Recorder())
+            e = await _error(drive(api.request_steps(s, "GET", srv.url(), stream=True), c, ensure))
+            r = await drive(api.request_steps(s, "GET", srv.url(), stream=True), c, ensure)
+            got = [r.status, r.json(), await r.readinto(bytearray(10))]
+            r = await drive(api.request_steps(s, "GET", srv.url(), stream=True), c, ensure)
+            assert r.content is None
+            got.append(await r.save(path, bytearray(100)))
+            with open(path, "rb") as f:
+                got.append(f.read() == BIG)
+            os.remove(path)
+            c.close()
+            await srv.done.wait()
+        return e, got
+
+    import os
+
+    path = scratch("devauth-test-ahttp-403")
+    c = Watched()
+    e, got = asyncio.run(main())
+    assert isinstance(e, api.InsufficientScope) and e.scope == "readings:write a+b"
+    assert got == [403, {"why": "z\xfcrich"}, 0, len(BIG), True] and c.connections == 1

@@ -111,7 +111,7 @@ class Reply:
 
     def close(self):
         if self._body:
-            self._body.close()
+            return self._body.close()  # (an awaitable on the asyncio client)
 
 
 def request_steps(
