@@ -524,6 +524,7 @@ def test_closing_or_cutting_off_a_streamed_body_gives_the_blocking_clients_behav
             first = await body.readinto(buf)
             await body.close()  # mid-body: the connection goes with it
             closed = (c._io is None, await body.readinto(buf))
+            assert closed == (True, 0)  # (before waiting for the server to see it)
             await srv.done.wait()
             srv.done = asyncio.Event()
             _, body = await _stream(c, srv.url())
