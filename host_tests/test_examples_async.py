@@ -26,7 +26,7 @@ def _command(runtime, cfg, url):
         vm = runner.vm_name()
         return sim.app_command(args, cfg, url, runner.default_heap(vm, mirror=True), vm)
     code = (
-        "import sys; sys.path[:0] = %r; import async_readings as a; sys.exit(a.main(%r, %r, %d, 0))"
+        "import sys; sys.path[:0] = %r; import async_readings as a; sys.exit(a.run(%r, %r, %d, 0))"
     )
     paths = [
         os.path.join(ROOT, "tools", "devauth_tools", "shims"),
