@@ -108,10 +108,10 @@ async def _main(auth):
     return await _current[0].run(auth)
 
 
-def _rig(approved=("DC-1",), wifi=("ok",), approve_at=0, **config):
+def _rig(approved=("DC-1",), wifi=("ok",), approve_at=0, drops=(), **config):
     cfg = {"client_id": CLIENT_ID, "scope": SCOPE}
     cfg.update(config)
-    rig = Rig(wifi=wifi, config=_config(**cfg))
+    rig = Rig(wifi=wifi, drops=drops, config=_config(**cfg))
     tokens.delete(DIR + "/state", tokens.TOKEN)
     tokens.delete(DIR + "/state", tokens.PENDING)
     rig.server = Server(rig, approved, approve_at)
@@ -264,6 +264,26 @@ def test_a_long_press_when_signed_in_revokes_the_token_then_signs_in_again():
     assert [s[1] for s in rig.ui.screens if s[0] == "code"] == ["CODE-0001", "CODE-0002"]
     assert app.tokens == ["at-SECRET-2"] and len(app.calls) == 2
     _no_secret(rig)
+
+
+def test_a_wifi_drop_while_polling_is_rejoined_and_the_code_drawn_again():
+    rig = _rig(wifi=("ok", "timeout", "ok"), drops=(13000,), approve_at=60000)
+    app = Application(rig)
+    assert _boot(rig, app) == 0 and app.tokens == ["at-SECRET-1"]
+    assert "Wi-Fi: lost the connection to HomeNet; reconnecting" in rig.lines
+    kinds = rig.ui.kinds()
+    first = kinds.index("code")
+    assert kinds[first + 1 : first + 5] == [
+        "status:Wi-Fi",
+        "status:Wi-Fi error",
+        "status:Wi-Fi",
+        "code",
+    ]
+    # no poll while the link was down (the rejoin holds the loop, as it holds app.run)
+    sent = [s[3] for s in rig.server.sent]
+    lost, back = rig.wlan.connects[1][0], rig.wlan.connects[2][0] + 500
+    assert not [t for t in sent if lost <= t < back], (sent, lost, back)
+    assert rig.machine.wdts[0].longest <= aioglue.SERVICE_MS
 
 
 def test_a_button_held_before_the_sign_in_restarts_nothing():
