@@ -24,7 +24,6 @@ import asyncio
 
 from devauth import aio
 from devauth.app import MAX_PAUSE, RETRY_PAUSE
-from devauth.board.glue import NewSignIn, request_deadline_ms
 from devauth.errors import DevauthError
 
 try:
@@ -38,10 +37,13 @@ except ImportError:
 SERVICE_MS = const(100)  # between two services of the board: the button's sampling period
 
 
-def run(board, opts, display, width, height, main, transport=None, sleep=aio.sleep_ms):
+def run(board, opts, display, width, height, main, deadline_ms, restart, transport=None,
+        sleep=aio.sleep_ms):  # fmt: skip
     """Run the sign-in, the board's service and `main(auth)` -> the exit code (returns only with
-    opts["once"]: when the sign-in ended and, signed in, `main` returned). `transport` and
-    `sleep` (an async sleep in ms) are for tests, as in devauth.aio.Auth."""
+    opts["once"]: when the sign-in ended and, signed in, `main` returned). From
+    devauth.board.glue (passed, so that this module does not import it back): each request's
+    `deadline_ms`, and `restart`, what Board.service raises on a long press (NewSignIn).
+    `transport` and `sleep` (an async sleep in ms) are for tests, as in devauth.aio.Auth."""
     auth = aio.Auth(
         opts["config"],
         display,
@@ -49,17 +51,17 @@ def run(board, opts, display, width, height, main, transport=None, sleep=aio.sle
         clock=board.clock,
         width=width,
         height=height,
-        request_deadline_ms=request_deadline_ms(board.p["watchdog_ms"]),
+        request_deadline_ms=deadline_ms,
         transport=transport,
         sleep=sleep,
     )
     try:
-        return asyncio.run(_loop(board, auth, main, opts["once"], sleep))
+        return asyncio.run(_loop(board, auth, main, opts["once"], restart, sleep))
     finally:
         auth.close()
 
 
-async def _loop(board, auth, main, once, sleep):
+async def _loop(board, auth, main, once, restart, sleep):
     while True:
         board.in_app = True
         signin = asyncio.create_task(auth.run(once))
@@ -71,7 +73,7 @@ async def _loop(board, auth, main, once, sleep):
                     break  # the sign-in failed: `main` gets no token
                 await sleep(SERVICE_MS)
             return await signin
-        except NewSignIn:
+        except restart:  # a long press (NewSignIn)
             board.in_app = False
             await _stop(app, signin)
             await _serve_until(board, asyncio.create_task(_forget(board, auth)), sleep)

@@ -270,7 +270,8 @@ class Board:
         if main is not None:  # the application owns the loop: asyncio, only on this path
             from devauth.board import aioglue
 
-            return aioglue.run(self, opts, display, w, h, main, **aio)
+            deadline = request_deadline_ms(self.p["watchdog_ms"])
+            return aioglue.run(self, opts, display, w, h, main, deadline, NewSignIn, **aio)
         from devauth import app
 
         run = run or app.run
