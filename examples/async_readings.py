@@ -5,9 +5,13 @@ devauth.aio signs in as one task among the application's own: the LED keeps blin
 the TLS handshakes, the device authorization and every poll, and `auth.request` refreshes the
 token when it is due (and once on a 401). Every failure is one line; the next period tries again.
 
-On a board: copy this file to the board and call `start(display)` from main.py (set LED_PIN and
-API_URL first). On the unix port, against `devauth dev-as` (what
-`make sim APP=examples/async_readings.py` runs):
+On a board: set LED_PIN (a pin the board's profile does not use) and API_URL, and copy this file
+to the board as /application.py (`mpremote cp examples/async_readings.py :application.py`). The
+board glue sees `async def main(auth)`: after Wi-Fi and the clock it runs the sign-in, its own
+service (watchdog, button, status LED, Wi-Fi) and `main(auth)` as asyncio tasks.
+
+On the unix port, against `devauth dev-as` (what `make sim APP=examples/async_readings.py` runs:
+`run(config, url, count, period)`):
     micropython async_readings.py CONFIG [API_URL [COUNT [PERIOD_S]]]
 It ends with how much the application did while the code was on the screen.
 """
@@ -99,23 +103,16 @@ async def post(auth, sensor, url, n):
     return 200 <= r.status < 300
 
 
-async def application(config, url=API_URL, count=None, period=PERIOD_S, display=None, retry=False):
-    """Sign in while blinking and reading, then post `count` readings (forever: None) `period`
-    seconds apart. -> 0 when every post went through, 1 when one did not, else the sign-in's
-    exit code (`devauth run --once`'s). With `retry` (a board) a failed sign-in tries again."""
-    auth = aio.Auth(config, display)
+async def application(auth, sign_in, url=API_URL, count=None, period=PERIOD_S):
+    """Blink and read until `sign_in` (awaitable -> the sign-in's exit code, 0: signed in)
+    ends, then post `count` readings (forever: None) `period` seconds apart. -> 0 when every post
+    went through, 1 when one did not, else the sign-in's exit code (`devauth run --once`'s)."""
     led, sensor = Led(), Sensor()
     ticker = Ticker(led, sensor)
     busy = asyncio.create_task(ticker.run())
     try:
         started = clock.ticks_ms()
-        pause = 30
-        while True:
-            code = await auth.run(once=True)  # the screens, the polls; the LED blinks meanwhile
-            if code == 0 or not retry:
-                break
-            await aio.sleep_ms(pause * 1000)
-            pause = min(600, pause * 2)
+        code = await sign_in  # the screens, the polls; the LED blinks meanwhile
         print(
             "while signing in (%d ms): %d LED toggles, %d readings, longest gap %d ms"
             % (
@@ -136,17 +133,36 @@ async def application(config, url=API_URL, count=None, period=PERIOD_S, display=
         return 0 if ok else 1
     finally:
         busy.cancel()
-        auth.close()
 
 
-def start(display=None, config="/devauth.json"):
-    """On a board (from main.py): sign in, then post forever."""
-    asyncio.run(application(config, API_URL, None, PERIOD_S, display, retry=True))
+async def signed_in(auth, pause=PERIOD_S):
+    """On a board the glue's task signs in: wait for its token -> 0. A failed sign-in is one
+    line; the board tries again, and so does this, `pause` seconds later."""
+    while True:
+        try:
+            await auth.access_token()
+            return 0
+        except DevauthError as e:
+            print("not signed in yet: %s" % e)
+        await aio.sleep_ms(pause * 1000)
 
 
-def main(config, url=API_URL, count=None, period=PERIOD_S):
-    """On the unix port (and `make sim APP=...`): the exit code."""
-    return asyncio.run(application(config, url, count, period))
+async def main(auth):
+    """On a board (this file as /application.py): the board glue calls it with its Auth."""
+    return await application(auth, signed_in(auth))
+
+
+def run(config, url=API_URL, count=None, period=PERIOD_S):
+    """On the unix port (and `make sim APP=...`): sign in once, post -> the exit code."""
+
+    async def once():
+        auth = aio.Auth(config)
+        try:
+            return await application(auth, auth.run(once=True), url, count, period)
+        finally:
+            auth.close()
+
+    return asyncio.run(once())
 
 
 if __name__ == "__main__":
@@ -155,7 +171,7 @@ if __name__ == "__main__":
         print("usage: async_readings.py CONFIG [API_URL [COUNT [PERIOD_S]]]")
         sys.exit(2)
     sys.exit(
-        main(
+        run(
             argv[0],
             argv[1] if len(argv) > 1 else API_URL,
             int(argv[2]) if len(argv) > 2 else None,

@@ -26,7 +26,7 @@ def _command(runtime, cfg, url):
         vm = runner.vm_name()
         return sim.app_command(args, cfg, url, runner.default_heap(vm, mirror=True), vm)
     code = (
-        "import sys; sys.path[:0] = %r; import async_readings as a; sys.exit(a.main(%r, %r, %d, 0))"
+        "import sys; sys.path[:0] = %r; import async_readings as a; sys.exit(a.run(%r, %r, %d, 0))"
     )
     paths = [
         os.path.join(ROOT, "tools", "devauth_tools", "shims"),
@@ -78,3 +78,20 @@ def test_make_sim_runs_the_asyncio_example():
     assert "reading 2 posted: HTTP 201" in proc.stdout
     assert int(SUMMARY.search(proc.stdout).group(2)) >= 3  # toggles while the code was shown
     assert "devauth sim: firmware exited 0" in proc.stdout
+
+
+@pytest.mark.parametrize("runtime", ["micropython", "cpython"])
+def test_on_a_board_the_example_is_an_application_with_async_main(runtime):
+    """Copied as /application.py, the board glue runs its `main(auth)` on asyncio (and the
+    blocking path's hooks are absent, so nothing else calls it)."""
+    code = (
+        "import sys; sys.path[:0] = %r; import async_readings as a; "
+        "from devauth.board.glue import async_main; "
+        "print(async_main(a) is a.main, hasattr(a, 'on_signed_in'), async_main(a.Led) is None)"
+    )
+    paths = [os.path.join(ROOT, "firmware"), os.path.dirname(EXAMPLE)]
+    vm = runner.vm_name()
+    vm = "32" if vm == "frozen" else vm  # the source tree, as `devauth sim --app` loads it
+    exe = runner.micropython(vm) if runtime == "micropython" else sys.executable
+    proc = subprocess.run([exe, "-c", code % paths], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["True", "False", "True"], proc.stdout + proc.stderr

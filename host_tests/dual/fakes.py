@@ -32,6 +32,32 @@ class FakeTransport:
         pass
 
 
+class AsyncTransport(FakeTransport):
+    """The scripted transport, awaited (devauth.aio): each reply first gives the loop a turn;
+    `hook(n)` runs before the n-th request is answered (a test cancels or waits there)."""
+
+    streams = False
+
+    def __init__(self, script, clock, hook=None):
+        FakeTransport.__init__(self, script, clock)
+        self.hook = hook
+        self.closed = 0
+
+    async def post_form(self, url, body, headers=()):
+        from devauth import aio  # asyncio: only for the tests that await
+
+        n = len(self.sent)
+        self.sent.append(None)  # counted now: a cancelled request was still sent
+        if self.hook:
+            await self.hook(n)
+        await aio.sleep_ms(0)
+        self.sent.pop()
+        return FakeTransport.post_form(self, url, body, headers)
+
+    def close(self):
+        self.closed += 1
+
+
 class Recorder(Observer):
     """An observer that keeps every event as a tuple, and every console line."""
 

@@ -11,7 +11,7 @@ from devauth import aio
 from devauth.errors import ClientRejected, ConfigError, NetworkError
 from devauth.oauth import tokens
 from devauth.oauth.session import Session
-from fakes import Config, FakeClock, FakeTransport, Recorder
+from fakes import AsyncTransport, Config, FakeClock, FakeTransport, Recorder
 from mptest import raises, scratch
 
 BASE = scratch("devauth-test-aio")
@@ -39,30 +39,6 @@ def _state():
     for name in (tokens.TOKEN, tokens.PENDING, tokens.METADATA):
         tokens.delete(path, name)
     return path
-
-
-class AsyncTransport(FakeTransport):
-    """The scripted transport, awaited: each reply first gives the loop a turn; `hook(n)` runs
-    before the n-th request is answered (a test cancels or waits there)."""
-
-    streams = False
-
-    def __init__(self, script, clock, hook=None):
-        FakeTransport.__init__(self, script, clock)
-        self.hook = hook
-        self.closed = 0
-
-    async def post_form(self, url, body, headers=()):
-        n = len(self.sent)
-        self.sent.append(None)  # counted now: a cancelled request was still sent
-        if self.hook:
-            await self.hook(n)
-        await _yield()
-        self.sent.pop()
-        return FakeTransport.post_form(self, url, body, headers)
-
-    def close(self):
-        self.closed += 1
 
 
 def _auth(script, state=None, hook=None, wall=WALL, method="none", secret=None):

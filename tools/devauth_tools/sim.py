@@ -78,12 +78,13 @@ def main(args):
 
 
 def app_command(args, cfg, api_url, heap, vm):
-    """An application script (examples/post_readings.py, examples/async_readings.py: `main(config,
-    url, count, period)` -> exit code) on the unix port, with the precompiled firmware on its
-    path."""
+    """An application script on the unix port, with the precompiled firmware on its path: its
+    `run(config, url, count, period)` -> exit code (examples/async_readings.py, whose `main` is
+    the board's `async def main(auth)`), else its `main(...)` (examples/post_readings.py)."""
     folder, name = os.path.split(os.path.abspath(args.app))
     code = (
-        "import sys; sys.path[:0] = [%r, %r]; import %s as a; sys.exit(a.main(%r, %r, %s, %d))"
+        "import sys; sys.path[:0] = [%r, %r]; import %s as a; "
+        "sys.exit(getattr(a, 'run', a.main)(%r, %r, %s, %d))"
         % (
             runner.ensure_compiled(),
             folder,

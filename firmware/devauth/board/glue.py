@@ -25,6 +25,10 @@ Application hook: put an `application.py` (or .mpy) on the board's filesystem:
 
 Both run inside the main loop: return quickly (long work would starve the watchdog). Without an
 application.py the demo runs: "Signed in" and the access token's remaining lifetime.
+
+An application.py with `async def main(auth)` owns the loop instead: after the same hardware()
+and online(), devauth.board.aioglue runs asyncio: the sign-in (devauth.aio.Auth) and the board's
+service as tasks beside `main(auth)` (see there).
 """
 
 from devauth import clock as _clock
@@ -96,6 +100,23 @@ def _application():
         if "application" not in str(e):  # application.py is there but imports something missing
             print("Application error: %s" % clip(e, 80))
         return None
+
+
+async def _coroutine_function():  # its type is what `async def` makes on MicroPython
+    pass
+
+
+def async_main(application):
+    """The application's `async def main(auth)`, or None (no main, or a plain function: the
+    blocking path). CPython marks a coroutine function in its code flags (CO_COROUTINE);
+    MicroPython gives it a type of its own (a generator function's, which asyncio also runs)."""
+    f = getattr(application, "main", None)
+    if f is None:
+        return None
+    if type(f) is not type(_coroutine_function):
+        return None  # MicroPython: a plain function (or not a function at all)
+    code = getattr(f, "__code__", None)  # CPython: every function has that type
+    return f if getattr(code, "co_flags", 0x80) & 0x80 else None
 
 
 def _optional(name):
@@ -227,9 +248,11 @@ class Board:
 
     # -- the boot sequence -----------------------------------------------------------------
 
-    def boot(self, opts, display=None, run=None, ui_factory=None, application=None):
+    def boot(self, opts, display=None, run=None, ui_factory=None, application=None, **aio):
         """Hardware, Wi-Fi, clock (devauth.board.boot, unloaded once done), then app.run() until
-        it returns (only with opts["once"]); a long press starts it again."""
+        it returns (only with opts["once"]); a long press starts it again. An application with
+        `async def main(auth)` gets asyncio instead (devauth.board.aioglue; `aio`: its
+        transport= and sleep=, for tests)."""
         from devauth.board import boot as startup
 
         self.application = application
@@ -243,6 +266,12 @@ class Board:
         startup = None  # this frame lives on through the sign-in: let the module go
         if code is not None:
             return code
+        main = async_main(application)
+        if main is not None:  # the application owns the loop: asyncio, only on this path
+            from devauth.board import aioglue
+
+            deadline = request_deadline_ms(self.p["watchdog_ms"])
+            return aioglue.run(self, opts, display, w, h, main, deadline, NewSignIn, **aio)
         from devauth import app
 
         run = run or app.run
@@ -508,7 +537,11 @@ class Board:
         try:
             f(*args)
         except Exception as e:  # application code: one line, and the board keeps going
-            self.out("Application error: %s %s" % (type(e).__name__, clip(e, 80)))
+            self.app_failed(e)
+
+    def app_failed(self, e):
+        """The one console line for an exception out of the application's code."""
+        self.out("Application error: %s %s" % (type(e).__name__, clip(e, 80)))
 
     def problem(self, err, body):
         """A failure of the board's own: the full line on the console, the gist on screen."""
