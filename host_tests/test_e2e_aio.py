@@ -345,7 +345,9 @@ def test_private_key_jwt_signs_every_request(pki, tmp_path, runtime, key, client
     assert res.code == 0, res
     requests = stats["device_authorizations"] + stats["token_requests"]
     assert stats["auth_methods"] == {"private_key_jwt": requests}, stats
-    assert stats["replays_rejected"] == 0 and requests >= 3
+    # every request signed, each with a fresh jti (a reused one would be refused as a replay);
+    # at least the device authorization and one poll (how many polls depends on timing)
+    assert stats["replays_rejected"] == 0 and requests >= 2
     print("%s: ticker's longest gap with RS256 %d ms" % (runtime, res["longest_ms"]))
 
 
