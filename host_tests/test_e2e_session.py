@@ -35,7 +35,10 @@ def test_a_valid_stored_token_exits_0_without_a_new_code(pki_dir, tmp_path):
 
 
 def test_a_pending_sign_in_resumes_with_the_same_code_after_a_restart(pki_dir, tmp_path):
-    with DevAS(str(pki_dir), port=0, interval=1, quiet=True) as srv:
+    # interval 4: the kill below comes well before a second poll could be on its way. With 1 s, a
+    # machine under load once let a second poll of the killed process reach the server after
+    # the approval: the token went to the dead process, and the restart rightly got invalid_grant.
+    with DevAS(str(pki_dir), port=0, interval=4, quiet=True) as srv:
         cfg = write_config(tmp_path, srv.base_url, srv.pki)
         cmd = runner.firmware_command(cfg, once=True, firmware=compiled_firmware())
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
